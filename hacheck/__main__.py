@@ -1,0 +1,3 @@
+from hacheck.cli import main
+
+main()

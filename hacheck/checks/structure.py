@@ -1,0 +1,98 @@
+"""HC001-HC004: the file itself and the references between its nodes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from hacheck.findings import Hit
+
+
+def _problems(ctx, rule_id: str) -> Iterator[Hit]:
+    for p in ctx.flow.problems:
+        if p.rule == rule_id:
+            yield Hit(p.node_id, args={"problem": p.message, "_line": p.line}, detail=p.message)
+
+
+def unreadable_flow(ctx, rule) -> Iterator[Hit]:
+    yield from _problems(ctx, "HC001")
+
+
+def not_a_flow(ctx, rule) -> Iterator[Hit]:
+    yield from _problems(ctx, "HC002")
+
+
+def duplicate_node_id(ctx, rule) -> Iterator[Hit]:
+    flow = ctx.flow
+    for dup in flow.duplicates:
+        first = flow.by_id[dup.id]
+        yield Hit(
+            dup.id,
+            args={"first_line": first.line or "?", "dup_line": dup.line or "?", "dup_type": dup.type},
+            detail=f"{dup.index}",
+        )
+
+
+def dangling_reference(ctx, rule) -> Iterator[Hit]:
+    flow = ctx.flow
+    ids = flow.by_id
+    missing_z: dict[str, list] = {}
+    for n in flow.by_id.values():
+        z = n.raw.get("z")
+        if isinstance(z, str) and z and z not in ids:
+            missing_z.setdefault(z, []).append(n)
+        g = n.raw.get("g")
+        if isinstance(g, str) and g and g not in ids:
+            yield _dangling(n, "g", g, "group")
+        for port, targets in enumerate(n.wires):
+            for t in targets:
+                if t not in ids:
+                    yield _dangling(n, f"wires[{port}]", t, "node")
+        if n.type in ("link in", "link out", "link call"):
+            links = n.raw.get("links")
+            for t in links if isinstance(links, list) else ():
+                if isinstance(t, str) and t not in ids:
+                    yield _dangling(n, "links", t, "link node")
+        if n.type.startswith("subflow:") and n.type[8:] not in flow.subflows:
+            yield _dangling(n, "type", n.type[8:], "subflow definition")
+        if n.type == "group":
+            members = n.raw.get("nodes")
+            for t in members if isinstance(members, list) else ():
+                if isinstance(t, str) and t not in ids:
+                    yield _dangling(n, "nodes", t, "group member")
+        for f in _config_fields(n):
+            v = n.raw.get(f)
+            if isinstance(v, str) and v and v not in ids:
+                yield _dangling(n, f, v, "config node")
+    # a partial export leaves every node pointing at a tab that is not there: say it once per tab
+    for z, nodes in missing_z.items():
+        more = f" (and {len(nodes) - 1} more nodes on it)" if len(nodes) > 1 else ""
+        yield _dangling(nodes[0], "z", z, "tab or subflow" + more)
+
+
+# Config-node properties of core and common nodes: a missing target there means the node
+# cannot start (e.g. an mqtt in without its broker).
+_CONFIG_FIELDS = {
+    "mqtt in": ("broker",),
+    "mqtt out": ("broker",),
+    "mqtt-broker": ("tls",),
+    "websocket in": ("server", "client"),
+    "websocket out": ("server", "client"),
+    "http request": ("tls",),
+    "tcp request": ("tls",),
+    "serial in": ("serial",),
+    "serial out": ("serial",),
+    "serial request": ("serial",),
+    "kafkajs-consumer": ("client",),
+    "kafkajs-producer": ("client",),
+    "amqp-in": ("broker",),
+    "amqp-out": ("broker",),
+    "modbus-read": ("server",),
+}
+
+
+def _config_fields(n) -> tuple[str, ...]:
+    return _CONFIG_FIELDS.get(n.type, ())
+
+
+def _dangling(n, field: str, target: str, kind: str) -> Hit:
+    return Hit(n.id, args={"field": field, "target": target, "kind": kind}, path=f"/{field}", detail=f"{field}={target}")

@@ -1,0 +1,52 @@
+"""What a check can ask about the flow it is looking at. Expensive answers are computed once."""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+from hacheck.config import Config
+from hacheck.model import FlowFile, Node
+
+
+class RuleContext:
+    def __init__(self, flow: FlowFile, config: Config):
+        self.flow = flow
+        self.config = config
+        self._js: dict[tuple[str, str], object] = {}
+
+    def nodes(self, *types: str, running: bool = True):
+        """Nodes of the given types (all types if none), in file order."""
+        flow = self.flow
+        if types:
+            found = [n for t in types for n in flow.by_type.get(t, ())]
+            found.sort(key=lambda n: n.index)
+        else:
+            found = list(flow.by_id.values())
+        return [n for n in found if not running or flow.runs(n)]
+
+    @cached_property
+    def graph(self):
+        from hacheck.graph import FlowGraph
+
+        return FlowGraph(self.flow)
+
+    @cached_property
+    def ingress(self) -> list[str]:
+        """Graph vertices of the load-balanced inputs: where each copy gets a share of the work."""
+        from hacheck.ingress import is_load_balanced
+
+        g = self.graph
+        return sorted(v for v in g.succ if is_load_balanced(g.node(v), self.flow))
+
+    @cached_property
+    def trace(self):
+        return self.graph.trace(self.ingress)
+
+    def js(self, node: Node, field: str):
+        """The JavaScript analysis of one code field of a node (cached per node and field)."""
+        key = (node.id, field)
+        if key not in self._js:
+            from hacheck import js
+
+            self._js[key] = js.analyze(node.raw.get(field))
+        return self._js[key]

@@ -1,0 +1,263 @@
+"""Every way a message can travel between running nodes: a directed multigraph.
+
+Edges: wires (with the output port), junctions, `link out` -> `link in`, `link call` ->
+`link in` and back from a `link out` in return mode, and subflows. The nodes of a subflow
+are expanded once per running instance (each instance has its own copies at runtime), so a
+path through one instance never leaks into another. An expanded vertex is
+"<instance vertex>\\x1f<node id>"; `base_id` gives the node id back.
+
+The adjacency is kept in plain dicts shaped like networkx's (`succ[u][v] = [edge attrs]`):
+importing networkx costs ~150 ms, more than checking a small flow, and a pre-commit hook
+runs on every commit. `FlowGraph.nx` builds the networkx.MultiDiGraph on demand for the
+algorithms that want it.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict, deque
+from collections.abc import Callable, Iterable
+
+from hacheck.model import FlowFile, Node
+
+SEP = "\x1f"
+MAX_VERTICES = 2_000_000  # nested subflows multiply; past this, instances are not expanded
+
+
+def base_id(vertex: str) -> str:
+    return vertex.rpartition(SEP)[2]
+
+
+class FlowGraph:
+    def __init__(self, flow: FlowFile):
+        self.flow = flow
+        self._nx = None
+        self.succ: dict[str, dict[str, list[dict]]] = {}
+        self.vertices_of: dict[str, list[str]] = defaultdict(list)
+        self._build()
+
+    # --- queries ---------------------------------------------------------------------------
+
+    def successors(self, v: str) -> Iterable[str]:
+        return self.succ[v]
+
+    @property
+    def nx(self):
+        """The same graph as a networkx.MultiDiGraph (built on first use)."""
+        if self._nx is None:
+            import networkx
+
+            g = networkx.MultiDiGraph()
+            g.add_nodes_from(self.succ)
+            g.add_edges_from((u, v, a) for u, nbrs in self.succ.items() for v, attrs in nbrs.items() for a in attrs)
+            self._nx = g
+        return self._nx
+
+    def add_edge(self, u: str, v: str, **attrs) -> None:
+        self.succ[u].setdefault(v, []).append(attrs)
+
+    def has_edge(self, u: str, v: str) -> bool:
+        return v in self.succ.get(u, ())
+
+    def edges(self) -> Iterable[tuple[str, str, dict]]:
+        for u, nbrs in self.succ.items():
+            for v, attrs in nbrs.items():
+                for a in attrs:
+                    yield u, v, a
+
+    def reachable(self, sources: Iterable[str], stop: Callable[[str], bool] | None = None) -> set[str]:
+        """Vertices reachable from `sources` (excluded unless reached again); `stop` ends a branch."""
+        seen: set[str] = set()
+        q = deque(sources)
+        succ = self.succ
+        while q:
+            v = q.popleft()
+            for w in succ[v]:
+                if w not in seen:
+                    seen.add(w)
+                    if stop is None or not stop(w):
+                        q.append(w)
+        return seen
+
+    def shortest_path(self, a: str, b: str) -> list[str] | None:
+        import networkx
+
+        try:
+            return networkx.shortest_path(self.nx, a, b)
+        except (networkx.NetworkXNoPath, networkx.NodeNotFound):
+            return None
+
+    def trace(self, sources: Iterable[str], k: int = 3) -> "Trace":
+        """Which sources reach each vertex, and the shortest path from each: one BFS over the
+        whole graph, each vertex entered at most k times (so linear, not once per node)."""
+        labels: dict[str, list[str]] = defaultdict(list)
+        parent: dict[tuple[str, str], str | None] = {}
+        succ = self.succ
+        q: deque[tuple[str, str]] = deque()
+        for s in sorted(set(sources)):
+            labels[s].append(s)
+            parent[(s, s)] = None
+            q.append((s, s))
+        while q:
+            v, src = q.popleft()
+            for w in succ[v]:
+                lab = labels[w]
+                if len(lab) >= k or src in lab:
+                    continue
+                lab.append(src)
+                parent[(w, src)] = v
+                q.append((w, src))
+        return Trace(labels, parent)
+
+    # --- construction ----------------------------------------------------------------------
+
+    def _build(self) -> None:
+        flow = self.flow
+        self._node_at: dict[str, Node] = {}
+        top = [n for n in flow.by_id.values() if self._is_flow_node(n) and not self._in_subflow(n)]
+        for n in top:
+            self._add_vertex(n.id, n)
+        for n in top:
+            if n.type.startswith("subflow:"):
+                self._expand(n.id, n.type[8:], (n.type[8:],))
+        for v, n in list(self._node_at.items()):
+            self._add_edges(v, n)
+        self._add_return_edges()
+
+    def _is_flow_node(self, n: Node) -> bool:
+        return not n.is_config and n.type not in ("tab", "subflow", "group") and self.flow.runs(n)
+
+    def _in_subflow(self, n: Node) -> bool:
+        c = self.flow.container(n)
+        return c is not None and c.type == "subflow"
+
+    def _add_vertex(self, v: str, n: Node) -> None:
+        self._node_at[v] = n
+        self.succ[v] = {}
+        self.vertices_of[n.id].append(v)
+
+    def _expand(self, inst_v: str, sid: str, stack: tuple[str, ...]) -> None:
+        if sid not in self.flow.subflows:
+            return
+        for n in self.flow.children.get(sid, ()):
+            if not self._is_flow_node(n) or len(self._node_at) >= MAX_VERTICES:
+                continue
+            v = inst_v + SEP + n.id
+            self._add_vertex(v, n)
+            if n.type.startswith("subflow:"):
+                inner = n.type[8:]
+                if inner not in stack:  # a subflow that contains itself is not expanded again
+                    self._expand(v, inner, stack + (inner,))
+
+    def _resolve(self, prefix: str, target: str) -> str | None:
+        """The vertex of `target` seen from a node in context `prefix` ('' at the top)."""
+        v = prefix + SEP + target if prefix else target
+        if v in self._node_at:
+            return v
+        return target if target in self._node_at and not prefix else None
+
+    def _add_edges(self, v: str, n: Node) -> None:
+        prefix = v.rpartition(SEP)[0]
+        add = self.add_edge
+        if n.type.startswith("subflow:"):
+            self._subflow_edges(v, n, prefix)
+        else:
+            for port, targets in enumerate(n.wires):
+                for t in targets:
+                    tv = self._resolve(prefix, t)
+                    if tv is not None:
+                        add(v, tv, kind="wire", port=port)
+        if n.type == "link out" and n.get("mode", "link") != "return":
+            for t in _links(n):
+                tv = self._resolve(prefix, t)
+                if tv is not None and self._node_at[tv].type == "link in":
+                    add(v, tv, kind="link")
+        elif n.type == "link in":
+            # link in nodes list their sources too; either side is enough for the editor
+            for s in _links(n):
+                sv = self._resolve(prefix, s)
+                if sv is not None and self._node_at[sv].type == "link out" and not self.has_edge(sv, v):
+                    if self._node_at[sv].get("mode", "link") != "return":
+                        add(sv, v, kind="link")
+        elif n.type == "link call" and n.get("linkType", "static") != "dynamic":
+            for t in _links(n):
+                tv = self._resolve(prefix, t)
+                if tv is not None and self._node_at[tv].type == "link in":
+                    add(v, tv, kind="link-call")
+
+    def _subflow_edges(self, v: str, inst: Node, prefix: str) -> None:
+        sf = self.flow.subflows.get(inst.type[8:])
+        expanded = sf is not None and any(v + SEP + c.id in self._node_at for c in self.flow.children.get(sf.id, ()))
+        if not expanded:
+            # unknown or unexpanded subflow: treat the instance as an opaque node
+            for port, targets in enumerate(inst.wires):
+                for t in targets:
+                    tv = self._resolve(prefix, t)
+                    if tv is not None:
+                        self.add_edge(v, tv, kind="wire", port=port)
+            return
+        for entry in _ports(sf.get("in")):
+            for w in entry.get("wires") or ():
+                if isinstance(w, dict) and isinstance(w.get("id"), str):
+                    iv = self._resolve(v, w["id"])
+                    if iv is not None:
+                        self.add_edge(v, iv, kind="subflow-in")
+        inst_wires = inst.wires
+        for port, entry in enumerate(_ports(sf.get("out"))):
+            if port >= len(inst_wires):
+                break
+            for w in entry.get("wires") or ():
+                if not (isinstance(w, dict) and isinstance(w.get("id"), str)):
+                    continue
+                src = v if w["id"] == sf.id else self._resolve(v, w["id"])
+                if src is None:
+                    continue
+                for t in inst_wires[port]:
+                    tv = self._resolve(prefix, t)
+                    if tv is not None:
+                        self.add_edge(src, tv, kind="subflow-out", port=port)
+
+    def _add_return_edges(self) -> None:
+        """A `link out` in return mode sends the message back to the `link call` that called."""
+        calls = [v for v, n in self._node_at.items() if n.type == "link call"]
+        if not calls or not any(n.type == "link out" and n.get("mode") == "return" for n in self._node_at.values()):
+            return
+        memo: dict[frozenset[str], list[str]] = {}
+        for c in calls:
+            targets = frozenset(w for w in self.succ[c] if self._node_at[w].type == "link in")
+            if targets not in memo:
+                reach = self.reachable(targets) | set(targets)
+                memo[targets] = sorted(
+                    r for r in reach if self._node_at[r].type == "link out" and self._node_at[r].get("mode") == "return"
+                )
+            for r in memo[targets]:
+                self.add_edge(r, c, kind="return")
+
+    def node(self, vertex: str) -> Node:
+        return self._node_at[vertex]
+
+
+class Trace:
+    def __init__(self, labels, parent):
+        self.labels = labels
+        self._parent = parent
+
+    def sources_of(self, v: str) -> list[str]:
+        return list(self.labels.get(v, ()))
+
+    def path(self, src: str, v: str) -> list[str]:
+        out = [v]
+        cur = v
+        while cur != src:
+            cur = self._parent[(cur, src)]
+            out.append(cur)
+        out.reverse()
+        return out
+
+
+def _links(n: Node) -> list[str]:
+    links = n.get("links")
+    return [x for x in links if isinstance(x, str)] if isinstance(links, list) else []
+
+
+def _ports(value) -> list[dict]:
+    return [p for p in value if isinstance(p, dict)] if isinstance(value, list) else []

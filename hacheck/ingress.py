@@ -1,0 +1,41 @@
+"""Load-balanced inputs: nodes through which each copy receives only a share of the work.
+
+A stateful node or a context write that these can reach sees only part of the messages.
+A plain `mqtt in` is not here: every copy gets every message (HA101 reports that).
+"""
+
+from __future__ import annotations
+
+from hacheck.model import FlowFile, Node
+
+
+def is_load_balanced(node: Node, flow: FlowFile) -> bool:
+    t = node.type
+    if t == "http in":
+        return True
+    if t == "project link in":
+        return True  # FlowFuse shares these subscriptions between the copies automatically
+    if t in ("mqtt in", "ff-mqtt-in"):
+        topic = node.get("topic")
+        return isinstance(topic, str) and topic.startswith("$share/")
+    if t == "kafkajs-consumer" or t == "kafka-consumer":
+        gid = node.get("groupid") or node.get("groupId")
+        return isinstance(gid, str) and bool(gid.strip())
+    if t in ("amqp-in", "amqp-in-manual-ack"):
+        q = node.get("queueName")
+        return isinstance(q, str) and bool(q.strip()) and node.get("queueExclusive") is not True
+    if t == "websocket in":
+        # connections are spread by the load balancer, so each copy serves some clients
+        server = flow.by_id.get(node.get("server") or "")
+        return server is not None and server.type == "websocket-listener"
+    return False
+
+
+def describe(node: Node) -> str:
+    """A short, human name for an input: 'http in POST /avg', 'mqtt in $share/g/jobs/#'."""
+    t = node.type
+    if t == "http in":
+        return f"http in {str(node.get('method') or 'get').upper()} {node.get('url') or ''}".rstrip()
+    if t in ("mqtt in", "ff-mqtt-in", "project link in"):
+        return f"{t} {node.get('topic') or ''}".rstrip()
+    return f"{t} '{node.name}'" if node.name else t

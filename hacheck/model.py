@@ -1,0 +1,243 @@
+"""The flow as the Node-RED runtime sees it: tabs, subflows, groups, config nodes, and what runs.
+
+Semantics follow the runtime (see NODE-RED.md, section 1): a node with a position is a flow
+node, one without is a config node; `d: true` disables a node, `disabled: true` a tab; the
+nodes of a subflow run once per running instance; a config node runs when a running node
+uses it (users are found by scanning property values for the config node's id).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+
+STRUCTURAL = frozenset({"tab", "subflow", "group"})
+
+
+@dataclass(slots=True, eq=False)
+class Node:
+    raw: dict
+    id: str
+    type: str
+    index: int  # position in the file's flows array
+    line: int | None = None
+
+    @property
+    def z(self) -> str | None:
+        z = self.raw.get("z")
+        return z if isinstance(z, str) and z else None
+
+    @property
+    def g(self) -> str | None:
+        g = self.raw.get("g")
+        return g if isinstance(g, str) and g else None
+
+    @property
+    def name(self) -> str:
+        n = self.raw.get("name")
+        return n if isinstance(n, str) else ""
+
+    @property
+    def label(self) -> str:
+        """How a person recognises the node: its name, else its type."""
+        return self.name or self.type
+
+    @property
+    def disabled(self) -> bool:
+        return self.raw.get("d") is True
+
+    @property
+    def is_config(self) -> bool:
+        if self.type in STRUCTURAL or self.type == "junction":
+            return False
+        # the runtime decides by position; hand-written flows often omit x/y but keep wires
+        return not ("x" in self.raw or "wires" in self.raw)
+
+    @property
+    def wires(self) -> list[list[str]]:
+        """Output ports, each a list of target ids; malformed entries are dropped."""
+        w = self.raw.get("wires")
+        if not isinstance(w, list):
+            return []
+        return [[t for t in port if isinstance(t, str)] if isinstance(port, list) else [] for port in w]
+
+    def get(self, key: str, default=None):
+        return self.raw.get(key, default)
+
+
+@dataclass(slots=True)
+class LoadProblem:
+    """Found while reading the file: becomes an HC00x finding through the engine."""
+
+    rule: str  # "HC001" | "HC002" | "HC003"
+    message: str
+    node_id: str | None = None
+    line: int | None = None
+
+
+@dataclass(eq=False)
+class FlowFile:
+    path: str  # as shown in reports (relative, POSIX)
+    shape: str  # "array" | "admin-api-v2" | "flowfuse-snapshot" | "unreadable"
+    nodes: list[Node] = field(default_factory=list)
+    problems: list[LoadProblem] = field(default_factory=list)
+    credentials: object = None  # top-level `credentials` of an Admin API / snapshot body
+    text: str | None = None  # the decoded file, kept for `fix`
+
+    def __post_init__(self) -> None:
+        self.by_id: dict[str, Node] = {}
+        self.duplicates: list[Node] = []
+        for n in self.nodes:
+            if n.id in self.by_id:
+                self.duplicates.append(n)
+            else:
+                self.by_id[n.id] = n
+
+    # --- structure -------------------------------------------------------------------------
+
+    @cached_property
+    def tabs(self) -> dict[str, Node]:
+        return {i: n for i, n in self.by_id.items() if n.type == "tab"}
+
+    @cached_property
+    def subflows(self) -> dict[str, Node]:
+        return {i: n for i, n in self.by_id.items() if n.type == "subflow"}
+
+    @cached_property
+    def by_type(self) -> dict[str, list[Node]]:
+        out: dict[str, list[Node]] = {}
+        for n in self.by_id.values():
+            out.setdefault(n.type, []).append(n)
+        return out
+
+    @cached_property
+    def children(self) -> dict[str, list[Node]]:
+        """Nodes by the tab or subflow (`z`) they belong to."""
+        out: dict[str, list[Node]] = {}
+        for n in self.by_id.values():
+            if n.z:
+                out.setdefault(n.z, []).append(n)
+        return out
+
+    @cached_property
+    def instances(self) -> dict[str, list[Node]]:
+        """Subflow id -> its instance nodes (`subflow:<id>`)."""
+        out: dict[str, list[Node]] = {}
+        for n in self.by_id.values():
+            if n.type.startswith("subflow:"):
+                out.setdefault(n.type[8:], []).append(n)
+        return out
+
+    def container(self, node: Node) -> Node | None:
+        """The tab or subflow definition the node sits on."""
+        return self.by_id.get(node.z) if node.z else None
+
+    def tab_label(self, node: Node) -> str | None:
+        c = self.container(node) if node.type not in ("tab", "subflow") else node
+        if c is None:
+            return None
+        if c.type == "subflow":
+            return f"subflow {c.name or c.id}"
+        label = c.raw.get("label")
+        return label if isinstance(label, str) and label else c.id
+
+    def group_chain(self, node: Node) -> list[Node]:
+        """The groups around a node, innermost first (groups nest through `g`)."""
+        out, seen, g = [], set(), node.g
+        while g and g not in seen:
+            seen.add(g)
+            grp = self.by_id.get(g)
+            if grp is None or grp.type != "group":
+                break
+            out.append(grp)
+            g = grp.g
+        return out
+
+    # --- what runs ---------------------------------------------------------------------------
+
+    @cached_property
+    def config_ids(self) -> frozenset[str]:
+        return frozenset(i for i, n in self.by_id.items() if n.is_config)
+
+    @cached_property
+    def config_users(self) -> dict[str, list[Node]]:
+        """Config node id -> nodes that name it in a property (as the runtime finds users)."""
+        ids = self.config_ids
+        out: dict[str, list[Node]] = {}
+        if not ids:
+            return out
+        for n in self.by_id.values():
+            for k, v in n.raw.items():
+                if k in ("id", "z", "g", "wires", "type"):
+                    continue
+                if isinstance(v, str):
+                    if v in ids and v != n.id:
+                        out.setdefault(v, []).append(n)
+                elif isinstance(v, list):
+                    for item in v:
+                        if isinstance(item, str) and item in ids and item != n.id:
+                            out.setdefault(item, []).append(n)
+        return out
+
+    @cached_property
+    def running(self) -> frozenset[str]:
+        """Ids of the flow and config nodes that the runtime would start."""
+        active_subflows = self._active_subflows()
+        run: set[str] = set()
+        for n in self.by_id.values():
+            if n.type in STRUCTURAL or n.disabled or n.is_config:
+                continue
+            if self._container_runs(n, active_subflows):
+                run.add(n.id)
+        # config nodes run when a running node (or a running config node) uses them
+        users = self.config_users
+        pending = [c for c in self.config_ids]
+        changed = True
+        while changed:
+            changed = False
+            rest = []
+            for cid in pending:
+                c = self.by_id[cid]
+                if c.disabled or not self._container_runs(c, active_subflows):
+                    continue
+                if any(u.id in run for u in users.get(cid, ())):
+                    run.add(cid)
+                    changed = True
+                else:
+                    rest.append(cid)
+            pending = rest
+        return frozenset(run)
+
+    def runs(self, node: Node | str) -> bool:
+        return (node if isinstance(node, str) else node.id) in self.running
+
+    def _container_runs(self, n: Node, active_subflows: set[str]) -> bool:
+        c = self.container(n)
+        if c is None:
+            return True  # global config node, or a partial export without its tab
+        if c.type == "tab":
+            return c.raw.get("disabled") is not True
+        if c.type == "subflow":
+            return c.id in active_subflows
+        return True
+
+    def _active_subflows(self) -> set[str]:
+        """Subflows with at least one instance that runs (instances may sit in other subflows)."""
+        active: set[str] = set()
+        changed = True
+        while changed:
+            changed = False
+            for sid, insts in self.instances.items():
+                if sid in active or sid not in self.subflows:
+                    continue
+                for inst in insts:
+                    if inst.disabled:
+                        continue
+                    c = self.container(inst)
+                    if c is None or (c.type == "tab" and c.raw.get("disabled") is not True) or (
+                        c.type == "subflow" and c.id in active
+                    ):
+                        active.add(sid)
+                        changed = True
+                        break
+        return active

@@ -1,0 +1,70 @@
+"""Machine-readable findings. The shape is versioned: bump VERSION on any breaking change."""
+
+from __future__ import annotations
+
+import json
+
+VERSION = 1
+
+
+def finding_dict(f) -> dict:
+    d = {
+        "file": f.file,
+        "rule": f.rule_id,
+        "name": f.rule_name,
+        "severity": str(f.severity),
+        "node": f.node_id,
+        "node_type": f.node_type,
+        "node_name": f.node_name,
+        "tab": f.tab_id,
+        "tab_label": f.tab_label,
+        "line": f.line,
+        "message": f.message,
+        "fingerprint": f.fingerprint(),
+        "suppressed": None
+        if f.suppressed is None
+        else {"kind": f.suppressed.kind, "reason": f.suppressed.reason, "source": f.suppressed.source},
+    }
+    if f.path:
+        d["path"] = f.path
+    if f.js_line:
+        d["js_line"] = f.js_line
+    if f.related:
+        d["related"] = [
+            {"node": r.node_id, "node_type": r.node_type, "node_name": r.node_name, "line": r.line, "message": r.message}
+            for r in f.related
+        ]
+    if f.paths:
+        d["input_paths"] = [list(p) for p in f.paths]
+    return d
+
+
+def document(result) -> dict:
+    counts = result.counts()
+    return {
+        "version": VERSION,
+        "tool": {"name": "hacheck", "version": _version()},
+        "findings": [finding_dict(f) for f in result.findings],
+        "summary": {
+            "files": len(result.files),
+            "error": counts["error"],
+            "warning": counts["warning"],
+            "info": counts["info"],
+            "suppressed": result.suppressed_count,
+            "failed": result.failed(),
+            "fail_on": result.config.fail_on,
+        },
+        "files": [{"file": fr.path, "shape": fr.shape, "nodes": fr.nodes, "findings": len(fr.findings)} for fr in result.files],
+        "notes": list(result.notes),
+    }
+
+
+def _version() -> str:
+    from hacheck import __version__
+
+    return __version__
+
+
+def render(result, stream, color: bool = False) -> None:
+    json.dump(document(result), stream, indent=2, ensure_ascii=False, sort_keys=False)
+    stream.write("\n")
