@@ -119,8 +119,11 @@ class FlowGraph:
         for n in top:
             if n.type.startswith("subflow:"):
                 self._expand(n.id, n.type[8:], (n.type[8:],))
+        self._link_pairs: set[tuple[str, str]] = set()
         for v, n in list(self._node_at.items()):
             self._add_edges(v, n)
+        for u, v in sorted(self._link_pairs):
+            self.add_edge(u, v, kind="link")
         self._add_return_edges()
 
     def _is_flow_node(self, n: Node) -> bool:
@@ -170,14 +173,13 @@ class FlowGraph:
             for t in _links(n):
                 tv = self._resolve(prefix, t)
                 if tv is not None and self._node_at[tv].type == "link in":
-                    add(v, tv, kind="link")
+                    self._link_pairs.add((v, tv))
         elif n.type == "link in":
             # link in nodes list their sources too; either side is enough for the editor
             for s in _links(n):
                 sv = self._resolve(prefix, s)
-                if sv is not None and self._node_at[sv].type == "link out" and not self.has_edge(sv, v):
-                    if self._node_at[sv].get("mode", "link") != "return":
-                        add(sv, v, kind="link")
+                if sv is not None and self._node_at[sv].type == "link out" and self._node_at[sv].get("mode", "link") != "return":
+                    self._link_pairs.add((sv, v))
         elif n.type == "link call" and n.get("linkType", "static") != "dynamic":
             for t in _links(n):
                 tv = self._resolve(prefix, t)
@@ -214,7 +216,7 @@ class FlowGraph:
                 for t in inst_wires[port]:
                     tv = self._resolve(prefix, t)
                     if tv is not None:
-                        self.add_edge(src, tv, kind="subflow-out", port=port)
+                        self.add_edge(src, tv, kind="subflow-out", port=w.get("port", 0), subflow_port=port)
 
     def _add_return_edges(self) -> None:
         """A `link out` in return mode sends the message back to the `link call` that called."""
