@@ -1,0 +1,1 @@
+"""Integration tests against real components (Mosquitto, Node-RED, nginx)."""
