@@ -104,3 +104,28 @@ def lines_of(text: str, offsets: list[int]) -> list[int]:
         last = off
         out.append(line)
     return out
+
+
+def members(text: str, start: int) -> tuple[list[tuple[str, int, int, int, int]], int]:
+    """The members of the JSON object at `start`: (key, key_start, key_end, value_start,
+    value_end) each, and the offset just past the closing brace. For minimal-diff edits."""
+    out: list[tuple[str, int, int, int, int]] = []
+    if text[start : start + 1] != "{":
+        raise ValueError("not an object")
+    pos = _WS.match(text, start + 1).end()
+    if text[pos : pos + 1] == "}":
+        return out, pos + 1
+    while True:
+        pos = _WS.match(text, pos).end()
+        key_start = pos
+        key, pos = _DECODER.raw_decode(text, pos)
+        key_end = pos
+        pos = _WS.match(text, pos).end() + 1  # past ':'
+        pos = _WS.match(text, pos).end()
+        _, end = _DECODER.raw_decode(text, pos)
+        out.append((key, key_start, key_end, pos, end))
+        pos = _WS.match(text, end).end()
+        if text[pos : pos + 1] == ",":
+            pos += 1
+        else:
+            return out, pos + 1

@@ -203,7 +203,10 @@ def build(path: str, doc: object, offsets: dict[int, int] | None = None, text: s
         lines = lines_of(text, offs)  # type: ignore[arg-type]
     else:
         lines = [None] * len(valid)
-    nodes = [Node(raw=item, id=item["id"], type=item["type"], index=i, line=ln) for (i, item), ln in zip(valid, lines)]
+    nodes = [
+        Node(raw=item, id=item["id"], type=item["type"], index=i, line=ln, offset=off)
+        for (i, item), ln, off in zip(valid, lines, offs)
+    ]
     ff = FlowFile(path=path, shape=shape, nodes=nodes, problems=problems, credentials=credentials, text=text)
     return ff
 

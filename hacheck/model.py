@@ -21,6 +21,7 @@ class Node:
     type: str
     index: int  # position in the file's flows array
     line: int | None = None
+    offset: int | None = None  # where the node's JSON object starts in FlowFile.text
 
     @property
     def z(self) -> str | None:

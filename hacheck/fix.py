@@ -1,0 +1,264 @@
+"""`hacheck fix`: repair the findings that have one right answer, changing nothing else.
+
+Edits are made on the file's text, value by value, so indentation, key order, node order,
+line endings and the final newline stay exactly as they were; the result is re-read and
+compared with the original before anything is written.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from hacheck.config import Config
+from hacheck.findings import Finding
+from hacheck.jsonpos import members
+from hacheck.model import FlowFile, Node
+
+DEFAULT_SHARE_GROUP = "nodered"
+
+
+@dataclass(frozen=True)
+class FieldEdit:
+    node_id: str
+    field: str
+    value: object
+    rule_id: str
+
+
+class FixError(Exception):
+    """The file could not be fixed safely; it is left untouched."""
+
+
+def _slug(text: str) -> str:
+    s = re.sub(r"[^A-Za-z0-9_-]+", "-", text.strip().lower()).strip("-")
+    return s[:40]
+
+
+def share_group(node: Node, flow: FlowFile, config: Config) -> str:
+    """The `$share/<group>/` name: the configured one, else one derived from the tab label,
+    so the same flow gives the same group on every copy and on every run."""
+    if config.share_group:
+        return config.share_group
+    label = flow.tab_label(node) or ""
+    return _slug(label) or DEFAULT_SHARE_GROUP
+
+
+def _share_topic(f: Finding, flow: FlowFile, config: Config, opts: dict) -> list[FieldEdit]:
+    node = flow.by_id[f.node_id]
+    topic = node.get("topic")
+    if not isinstance(topic, str) or not topic or topic.startswith("$share/"):
+        return []
+    return [FieldEdit(node.id, "topic", f"$share/{share_group(node, flow, config)}/{topic}", f.rule_id)]
+
+
+def _clear_client_id(f: Finding, flow: FlowFile, config: Config, opts: dict) -> list[FieldEdit]:
+    # an empty id makes Node-RED generate a unique one per copy at start-up
+    return [FieldEdit(f.node_id, "clientid", opts.get("replacement", ""), f.rule_id)]
+
+
+def _no_local_off(f: Finding, flow: FlowFile, config: Config, opts: dict) -> list[FieldEdit]:
+    return [FieldEdit(f.node_id, "nl", False, f.rule_id)]
+
+
+def _consumer_group(f: Finding, flow: FlowFile, config: Config, opts: dict) -> list[FieldEdit]:
+    node = flow.by_id[f.node_id]
+    name = opts.get("group") or _slug(node.name or node.get("topic") or "") or f"nodered-{_slug(node.id)}"
+    return [FieldEdit(node.id, "groupid", name, f.rule_id)]
+
+
+def _shared_queue(f: Finding, flow: FlowFile, config: Config, opts: dict) -> list[FieldEdit]:
+    node = flow.by_id[f.node_id]
+    edits = []
+    q = node.get("queueName")
+    if not (isinstance(q, str) and q.strip()):
+        name = opts.get("queue") or _slug(node.name or node.get("exchangeRoutingKey") or "") or f"nodered-{_slug(node.id)}"
+        edits.append(FieldEdit(node.id, "queueName", name, f.rule_id))
+    if node.get("queueExclusive") is not False:
+        edits.append(FieldEdit(node.id, "queueExclusive", False, f.rule_id))
+    return edits
+
+
+FIXERS: dict[str, Callable[[Finding, FlowFile, Config, dict], list[FieldEdit]]] = {
+    "HA101": _share_topic,
+    "HA103": _clear_client_id,
+    "HA104": _no_local_off,
+    "HA130": _consumer_group,
+    "HA131": _shared_queue,
+}
+
+
+def plan(flow: FlowFile, findings: list[Finding], rules, config: Config, unsafe: bool = False) -> list[FieldEdit]:
+    by_id = {r.id: r for r in rules}
+    edits: dict[tuple[str, str], FieldEdit] = {}
+    for f in findings:
+        rule = by_id.get(f.rule_id)
+        if f.suppressed is not None or rule is None or not rule.fixable or f.node_id not in flow.by_id:
+            continue
+        if rule.fix.get("safety") == "unsafe" and not unsafe:
+            continue
+        fixer = FIXERS.get(f.rule_id)
+        if fixer is None:
+            continue
+        for e in fixer(f, flow, config, config.rule_options(rule)):
+            edits.setdefault((e.node_id, e.field), e)
+    return [edits[k] for k in sorted(edits, key=lambda k: (flow.by_id[k[0]].index, k[1]))]
+
+
+def apply(flow: FlowFile, edits: list[FieldEdit]) -> str:
+    """The file's text with the edits made; raises FixError rather than produce anything else."""
+    text = flow.text
+    if text is None:
+        raise FixError("the file's text is not available")
+    patches: list[tuple[int, int, str]] = []
+    by_node: dict[str, list[FieldEdit]] = {}
+    for e in edits:
+        by_node.setdefault(e.node_id, []).append(e)
+    for node_id, node_edits in by_node.items():
+        node = flow.by_id[node_id]
+        if node.offset is None:
+            raise FixError(f"cannot locate node {node_id} in the file")
+        patches.extend(_node_patches(text, node.offset, node_edits))
+    patches.sort()
+    for (s1, e1, _), (s2, _, _) in zip(patches, patches[1:]):
+        if s2 < e1:
+            raise FixError("overlapping edits")
+    out = text
+    for start, end, repl in reversed(patches):
+        out = out[:start] + repl + out[end:]
+    _verify(flow, out, edits)
+    return out
+
+
+def _dump(value) -> str:
+    # JSON.stringify keeps non-ASCII characters and "/" as they are; so do we
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _node_patches(text: str, start: int, edits: list[FieldEdit]) -> list[tuple[int, int, str]]:
+    mems, end = members(text, start)
+    found = {m[0]: m for m in mems}
+    patches = []
+    missing = []
+    for e in edits:
+        m = found.get(e.field)
+        if m is not None:
+            patches.append((m[3], m[4], _dump(e.value)))
+        else:
+            missing.append(e)
+    if missing:
+        if not mems:
+            raise FixError("cannot add a field to an empty object")
+        last = mems[-1]
+        if len(mems) >= 2:
+            sep = text[mems[-2][4] : last[1]]  # e.g. ",\n        "
+        else:
+            sep = "," + text[start + 1 : last[1]]
+        colon = text[last[2] : last[3]]
+        added = "".join(f"{sep}{_dump(e.field)}{colon}{_dump(e.value)}" for e in missing)
+        patches.append((last[4], last[4], added))
+    return patches
+
+
+def _verify(flow: FlowFile, new_text: str, edits: list[FieldEdit]) -> None:
+    """Re-read the result: the same nodes in the same order, differing only where we edited."""
+    from hacheck.loader import parse_bytes
+
+    again = parse_bytes(flow.path, new_text.encode("utf-8"))
+    if again.shape != flow.shape or len(again.nodes) != len(flow.nodes):
+        raise FixError("the fixed text does not read back as the same flow")
+    expected = {(e.node_id, e.field): e.value for e in edits}
+    for old, new in zip(flow.nodes, again.nodes):
+        if old.id != new.id:
+            raise FixError("node order changed")
+        want = dict(old.raw)
+        for (nid, field), value in expected.items():
+            if nid == old.id:
+                want[field] = value
+        if new.raw != want:
+            raise FixError(f"node {old.id} changed beyond the intended fields")
+
+
+def fix_text(flow: FlowFile, findings: list[Finding], rules, config: Config, unsafe: bool = False) -> tuple[str, list[FieldEdit]]:
+    edits = plan(flow, findings, rules, config, unsafe)
+    if not edits:
+        return flow.text or "", []
+    return apply(flow, edits), edits
+
+
+@dataclass
+class FileFix:
+    path: str
+    fs_path: str | None
+    old: str
+    new: str
+    edits: list[FieldEdit]
+    error: str | None = None
+
+
+def fix_sources(sources, config: Config, rules, unsafe: bool = False) -> list[FileFix]:
+    from hacheck.engine import check_flow
+    from hacheck.loader import read_source
+
+    out = []
+    for src in sources:
+        flow = read_source(src)
+        if flow.shape == "unreadable" or flow.text is None:
+            msg = flow.problems[0].message if flow.problems else "cannot be read"
+            out.append(FileFix(flow.path, src.fs_path, "", "", [], error=f"{flow.path}: not fixed: the file {msg}"))
+            continue
+        findings = _suppressed(flow, check_flow(flow, rules, config), rules, config)
+        try:
+            new, edits = fix_text(flow, findings, rules, config, unsafe)
+        except FixError as e:
+            out.append(FileFix(flow.path, src.fs_path, flow.text, flow.text, [], error=f"{flow.path}: not fixed: {e}"))
+            continue
+        out.append(FileFix(flow.path, src.fs_path, flow.text, new, edits))
+    return out
+
+
+def _suppressed(flow, findings, rules, config):
+    """Suppressed findings are the user's decision: never 'fix' them."""
+    try:
+        from hacheck.suppress import apply_suppressions
+    except ImportError:
+        return findings
+    return apply_suppressions(flow, findings, rules, config)
+
+
+def write_atomic(path: str, text: str, original: bytes | None = None) -> None:
+    """Temp file in the same folder, then rename: a crash leaves the old file or the new one."""
+    import os
+    import tempfile
+
+    data = text.encode("utf-8")
+    if original is not None and original.startswith(b"\xef\xbb\xbf"):
+        data = b"\xef\xbb\xbf" + data  # keep a byte-order mark the file had
+    d = os.path.dirname(os.path.abspath(path))
+    st = os.stat(path)
+    fd, tmp = tempfile.mkstemp(prefix=".hacheck-fix-", dir=d)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, st.st_mode & 0o7777)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def unified_diff(ff: FileFix) -> str:
+    import difflib
+
+    return "".join(
+        difflib.unified_diff(
+            ff.old.splitlines(keepends=True), ff.new.splitlines(keepends=True), fromfile=f"a/{ff.path}", tofile=f"b/{ff.path}"
+        )
+    )

@@ -1,0 +1,175 @@
+"""`hacheck fix`: minimal diffs in every file style, idempotent, and only what was intended."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from hacheck.catalog import load_catalog
+from hacheck.config import Config
+from hacheck.engine import check_flow
+from hacheck.fix import FIXERS, fix_text
+from hacheck.loader import parse_bytes
+from tests.conftest import CORPUS, assert_clean_error, corpus_manifest, run_cli
+
+RULES = load_catalog()
+FIXABLE = {r.id for r in RULES if r.fixable}
+
+UNREADY = [
+    {"id": "t1", "type": "tab", "label": "Ingest Line", "disabled": False, "info": "ünïcode stays"},
+    {"id": "b1", "type": "mqtt-broker", "name": "plant", "broker": "10.0.0.5", "port": "1883", "clientid": "line-7", "protocolVersion": "4"},
+    {"id": "m1", "type": "mqtt in", "z": "t1", "name": "jobs", "topic": "plant/+/jobs", "qos": "1", "broker": "b1", "inputs": 0, "x": 100, "y": 40, "wires": [["d1"]]},
+    {"id": "d1", "type": "debug", "z": "t1", "name": "", "x": 300, "y": 40, "wires": []},
+]
+
+
+def _styles(doc):
+    yield "compact", json.dumps(doc, separators=(",", ":"), ensure_ascii=False)
+    yield "four-spaces", json.dumps(doc, indent=4, ensure_ascii=False) + "\n"
+    yield "two-spaces", json.dumps(doc, indent=2, ensure_ascii=False)
+    yield "crlf", (json.dumps(doc, indent=4, ensure_ascii=False) + "\n").replace("\n", "\r\n")
+    yield "spaced", json.dumps(doc, ensure_ascii=False)
+
+
+def _fix(text: str, unsafe=False, config=None):
+    flow = parse_bytes("flows.json", text.encode())
+    cfg = config or Config()
+    return fix_text(flow, check_flow(flow, RULES, cfg), RULES, cfg, unsafe)
+
+
+def _changed_lines(a: str, b: str) -> list[tuple[str, str]]:
+    return [(x, y) for x, y in zip(a.splitlines(True), b.splitlines(True)) if x != y]
+
+
+@pytest.mark.parametrize("name,text", list(_styles(UNREADY)), ids=[s[0] for s in _styles(UNREADY)])
+def test_minimal_diff_in_every_style(name, text):
+    new, edits = _fix(text)
+    assert {(e.rule_id, e.field) for e in edits} == {("HA101", "topic"), ("HA103", "clientid")}
+    # exactly the two values changed, nothing else: same length elsewhere, same line endings
+    expected = text.replace('"plant/+/jobs"', '"$share/ingest-line/plant/+/jobs"').replace('"line-7"', '""')
+    assert new == expected
+    if "\n" in text:
+        assert len(new.splitlines()) == len(text.splitlines())
+        assert len(_changed_lines(text, new)) == 2
+    assert new.endswith("\n") == text.endswith("\n")
+
+
+def test_share_group_from_config():
+    cfg = Config(share_group="workers")
+    new, _ = _fix(json.dumps(UNREADY), config=cfg)
+    assert '"$share/workers/plant/+/jobs"' in new
+
+
+def test_fix_is_idempotent_and_recheck_is_clean():
+    text = json.dumps(UNREADY, indent=4)
+    once, _ = _fix(text)
+    twice, edits = _fix(once)
+    assert twice == once and edits == []
+    flow = parse_bytes("flows.json", once.encode())
+    after = {f.rule_id for f in check_flow(flow, RULES, Config())}
+    before = {f.rule_id for f in check_flow(parse_bytes("flows.json", text.encode()), RULES, Config())}
+    assert not (after & {"HA101", "HA103"})
+    assert after <= before  # nothing new
+
+
+@pytest.mark.parametrize(
+    "wrap",
+    [lambda f: {"rev": "abc123", "flows": f}, lambda f: {"id": "snap", "flows": {"flows": f, "credentials": {"$": "00ff"}}, "settings": {"env": {}}}],
+    ids=["admin-api-v2", "flowfuse-snapshot"],
+)
+def test_wrapped_shapes_are_fixed_in_place(wrap):
+    doc = wrap(UNREADY)
+    text = json.dumps(doc, indent=2)
+    new, edits = _fix(text)
+    assert len(edits) == 2
+    out = json.loads(new)
+    inner = out["flows"] if isinstance(out["flows"], list) else out["flows"]["flows"]
+    assert inner[2]["topic"] == "$share/ingest-line/plant/+/jobs"
+    # everything around the flows is untouched
+    assert {k: v for k, v in out.items() if k != "flows"} == {k: v for k, v in doc.items() if k != "flows"}
+
+
+def test_missing_field_is_added_in_the_file_style():
+    from hacheck.fix import FieldEdit, apply
+
+    text = '[\n    {\n        "id": "a",\n        "type": "x"\n    }\n]\n'
+    flow = parse_bytes("f.json", text.encode())
+    new = apply(flow, [FieldEdit("a", "nl", False, "HA104")])
+    assert new == '[\n    {\n        "id": "a",\n        "type": "x",\n        "nl": false\n    }\n]\n'
+    compact = '[{"id":"a","type":"x"}]'
+    assert apply(parse_bytes("f.json", compact.encode()), [FieldEdit("a", "nl", False, "HA104")]) == '[{"id":"a","type":"x","nl":false}]'
+
+
+def test_cli_fix_diff_check_and_write(tmp_path):
+    f = tmp_path / "flows.json"
+    original = json.dumps(UNREADY, indent=4) + "\n"
+    f.write_text(original)
+    os.chmod(f, 0o640)
+    diff = run_cli("fix", str(f), "--diff")
+    assert diff.returncode == 0 and '+        "topic": "$share/ingest-line/plant/+/jobs",' in diff.out
+    assert f.read_text() == original  # --diff changes nothing
+    chk = run_cli("fix", str(f), "--check")
+    assert chk.returncode == 1 and f.read_text() == original
+    done = run_cli("fix", str(f))
+    assert done.returncode == 0, done.err
+    assert "fixed 2 values in 1 file (HA101, HA103)" in done.out
+    assert stat.S_IMODE(os.stat(f).st_mode) == 0o640
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".hacheck-fix-")]
+    assert run_cli("fix", str(f), "--check").returncode == 0
+    assert run_cli("check", str(f), "--select", "HA101,HA103").returncode == 0
+
+
+def test_cli_fix_unreadable_file_is_reported_and_untouched(tmp_path):
+    f = tmp_path / "flows.json"
+    f.write_text('[{"id": "a",')
+    proc = run_cli("fix", str(f))
+    assert proc.returncode == 1
+    assert_clean_error(proc, "not fixed", "not valid JSON")
+    assert f.read_text() == '[{"id": "a",'
+
+
+def test_every_fixable_rule_has_a_fixer():
+    assert FIXABLE <= set(FIXERS)
+
+
+# --- property tests over the real corpus ---------------------------------------------------
+
+_CORPUS_FILES = [r["local_name"] for r in corpus_manifest() if not r["notes"].startswith("MALFORMED")] if (CORPUS / "manifest.tsv").is_file() else []
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    name=st.sampled_from(_CORPUS_FILES),
+    indent=st.sampled_from([None, 0, 1, 2, 4, "\t"]),
+    crlf=st.booleans(),
+    trailing_newline=st.booleans(),
+)
+def test_fix_properties_on_corpus(name, indent, crlf, trailing_newline):
+    doc = json.loads((CORPUS / "files" / name).read_text("utf-8"))
+    text = json.dumps(doc, indent=indent, ensure_ascii=False) + ("\n" if trailing_newline else "")
+    if crlf:
+        text = text.replace("\n", "\r\n")
+    new, edits = _fix(text, unsafe=True)
+    out = json.loads(new)  # valid JSON
+    # only the intended fields changed
+    edited = {(e.node_id, e.field): e.value for e in edits}
+    for before, after in zip(doc, out):
+        for key in set(before) | set(after):
+            if (before.get("id"), key) in edited:
+                assert after[key] == edited[(before["id"], key)]
+            else:
+                assert before.get(key) == after.get(key)
+    assert len(out) == len(doc)
+    assert new.endswith("\n") == text.endswith("\n") and (("\r\n" in new) == crlf or "\n" not in new)
+    # idempotent, and the fixed findings are gone
+    again, more = _fix(new, unsafe=True)
+    assert again == new and more == []
+    flow = parse_bytes(name, new.encode())
+    fixed_rules = {e.rule_id for e in edits}
+    left = [f for f in check_flow(flow, RULES, Config()) if f.rule_id in fixed_rules and f.node_id in {e.node_id for e in edits}]
+    assert left == []
