@@ -1,7 +1,13 @@
-"""Effective configuration: presets, then the config file, then the command line."""
+"""Effective configuration: presets, then the config file, then the command line.
+
+This module is the plain value the engine reads; finding, reading and validating the file is
+`config_file.py` (kept apart so a run without a config file never imports YAML or jsonschema).
+"""
 
 from __future__ import annotations
 
+import os
+import re
 from dataclasses import dataclass, field
 
 FAIL_ON = ("error", "warning", "info", "never")
@@ -21,8 +27,31 @@ class Config:
     share_group: str | None = None
     ignore_findings: tuple[dict, ...] = ()
     preview: bool = False
+    extends: str = "default"  # the bundled preset under the file: default | strict
     path: str | None = None  # the config file, if any
     origin: dict[str, str] = field(default_factory=dict)  # key -> where its value came from
+
+    @property
+    def root(self) -> str:
+        """The folder relative paths in the config mean: the config file's, else the cwd."""
+        return os.path.dirname(os.path.abspath(self.path)) if self.path else os.getcwd()
+
+    def relative(self, shown_path: str) -> str:
+        """A reported file path, relative to `root`, POSIX; what exclude and file globs see."""
+        if shown_path.startswith("<"):  # <stdin>
+            return shown_path
+        try:
+            rel = os.path.relpath(os.path.abspath(shown_path), self.root)
+        except ValueError:  # another drive on Windows
+            rel = os.path.abspath(shown_path)
+        return rel.replace(os.sep, "/")
+
+    def exclude_matcher(self):
+        """A predicate for `loader.discover(exclude=...)`, or None when nothing is excluded."""
+        if not self.exclude:
+            return None
+        pats = [glob_regex(p) for p in self.exclude]
+        return lambda shown: any(p.match(self.relative(shown)) for p in pats)
 
     def selects(self, rule) -> bool:
         """Longest matching selector wins between select and ignore (as flake8 does);
@@ -61,3 +90,39 @@ def _best(rule, selectors) -> int:
         elif rule.id.startswith(s):
             best = max(best, len(s))
     return best
+
+
+def glob_regex(pattern: str) -> re.Pattern:
+    """gitignore-like globs, because that is what people already write for paths: `*` and `?`
+    stay inside one folder, `**` crosses folders; a pattern without a slash matches a file or
+    folder name at any depth; matching a folder matches everything below it."""
+    p = pattern.strip()
+    anchored = "/" in p.rstrip("/")
+    p = p.strip("/")
+    p = p.removeprefix("./")
+    out, i = [], 0
+    while i < len(p):
+        if p.startswith("**/", i):
+            out.append("(?:.*/)?")
+            i += 3
+        elif p.startswith("**", i):
+            out.append(".*")
+            i += 2
+        elif p[i] == "*":
+            out.append("[^/]*")
+            i += 1
+        elif p[i] == "?":
+            out.append("[^/]")
+            i += 1
+        elif p[i] == "[" and "]" in p[i + 2 :]:
+            j = p.index("]", i + 2)
+            body = p[i + 1 : j]
+            neg = body.startswith("!")
+            body = re.escape(body[1:] if neg else body).replace("\\-", "-")
+            out.append(f"[{'^' if neg else ''}{body}]")
+            i = j + 1
+        else:
+            out.append(re.escape(p[i]))
+            i += 1
+    head = "" if anchored else "(?:.*/)?"
+    return re.compile(f"^{head}{''.join(out)}(?:/.*)?$", re.DOTALL)
