@@ -1,0 +1,483 @@
+"""HA1xx: work that every copy pulls in or starts itself, and HTTP requests that never get a reply.
+
+The declarative rules (HA101, HA102, HA104, HA106, HA121, HA130) live in their YAML files; what
+is here needs a message that depends on the node, a look at other nodes, or the message graph.
+Every check looks only at nodes that run (`ctx.nodes(..., running=True)`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict, deque
+from collections.abc import Iterator
+
+from hacheck.findings import Hit, Related
+from hacheck.graph import SEP
+from hacheck.model import Node
+
+# Node-RED replaces a property by an environment value only when the whole string is `${VAR}`
+# or the old `$(VAR)` (runtime/lib/flows/util.js mapEnvVarProperties: EnvVarPropertyRE and
+# EnvVarPropertyRE_old); `prefix-${VAR}` is used as written.
+ENV_WHOLE = re.compile(r"\$\{\S+\}|\$\(\S+\)")  # use with fullmatch
+_ENV_PART = re.compile(r"\$\{[^}]*\}|\$\([^)]*\)")
+
+
+def _text(v) -> str:
+    """A node property as the runtime would see it in a string context ('' when unset)."""
+    if isinstance(v, bool) or v is None:
+        return ""
+    if isinstance(v, (int, float)):
+        return str(v)
+    return v if isinstance(v, str) else ""
+
+
+def _number(v) -> float | None:
+    """Like JavaScript's `v * 1` for the values editors write: '60' -> 60.0, '' -> None."""
+    if isinstance(v, bool):
+        return None
+    if isinstance(v, (int, float)):
+        return float(v)
+    if isinstance(v, str) and v.strip():
+        try:
+            return float(v)
+        except ValueError:
+            return None
+    return None
+
+
+def _duration(seconds: float) -> str:
+    if seconds >= 3600 and seconds % 3600 == 0:
+        return f"{seconds / 3600:g} h"
+    if seconds >= 60 and seconds % 60 == 0:
+        return f"{seconds / 60:g} min"
+    return f"{seconds:g} s"
+
+
+def _quoted(n: Node) -> str:
+    # dashboard widgets often have no name but a `label`, which is what the page shows
+    name = n.name or (n.get("label") if isinstance(n.get("label"), str) else "")
+    return f"{n.type} '{name}'" if name else n.type
+
+
+# --- HA103 mqtt-fixed-client-id ------------------------------------------------------------------
+
+
+def fixed_client_id(ctx, rule) -> Iterator[Hit]:
+    flow = ctx.flow
+    for broker in ctx.nodes("mqtt-broker"):
+        cid = _text(broker.get("clientid"))
+        # '' makes Node-RED generate 'nodered' + a random id on every start (10-mqtt.js)
+        if cid == "" or ENV_WHOLE.fullmatch(cid):
+            continue
+        note = ""
+        if _ENV_PART.search(cid):
+            note = (
+                " (Node-RED substitutes an environment variable only when it is the whole value,"
+                " so every copy uses this text exactly as written)"
+            )
+        users = [u for u in flow.config_users.get(broker.id, ()) if flow.runs(u)]
+        yield Hit(
+            broker.id,
+            args={"clientid": cid, "note": note, "users": _count(len(users), "running node"), "address": _address(broker)},
+            path="/clientid",
+            related=tuple(_related(flow, u, "uses this broker") for u in users[:20]),
+        )
+
+
+def _address(broker: Node) -> str:
+    """' (host:port)' for the message; user info in a URL-style host is never shown."""
+    host = _text(broker.get("broker")).strip()
+    if not host:
+        return ""
+    scheme, sep, rest = host.partition("://")
+    if not sep:
+        scheme, rest = "", host
+    rest = rest.rpartition("@")[2]
+    port = _text(broker.get("port")).strip()
+    shown = (f"{scheme}://" if sep else "") + rest + (f":{port}" if port and not sep else "")
+    return f" ({shown})"
+
+
+def _count(n: int, what: str) -> str:
+    return f"{n} {what}{'' if n == 1 else 's'}"
+
+
+def _related(flow, n: Node, message: str) -> Related:
+    return Related(n.id, message, n.type, n.name or None, n.line, n.z)
+
+
+# --- HA105 mqtt-announcement-per-replica --------------------------------------------------------
+
+_ANNOUNCEMENTS = (("birthTopic", "a birth message"), ("closeTopic", "a close message"), ("willTopic", "a last-will message"))
+
+
+def announcement_per_replica(ctx, rule) -> Iterator[Hit]:
+    for broker in ctx.nodes("mqtt-broker"):
+        parts = []
+        for key, what in _ANNOUNCEMENTS:
+            topic = _text(broker.get(key))
+            if topic.strip():
+                parts.append(f"{what} on '{topic}'")
+        if parts:
+            yield Hit(broker.id, args={"announcements": _join(parts), "address": _address(broker)})
+
+
+def _join(parts: list[str]) -> str:
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
+# --- HA110 timer-per-replica ---------------------------------------------------------------------
+
+
+def _inject_timer(n: Node, flow) -> tuple[str, str | None] | None:
+    # 20-inject.js: setInterval when repeat is a number in (0, 2147483]; else cron when crontab is set
+    rep = _number(n.get("repeat"))
+    if rep is not None and 0 < rep <= 2147483:
+        return f"repeats every {_duration(rep)}", "/repeat"
+    cron = _text(n.get("crontab"))
+    if cron.strip():
+        return f"fires on the schedule '{cron}'", "/crontab"
+    return None
+
+
+def _modbus_read_timer(n: Node, flow) -> tuple[str, str | None] | None:
+    rate, unit = _text(n.get("rate")), _text(n.get("rateUnit")) or "ms"
+    every = f" every {rate} {unit}" if rate.strip() else ""
+    return f"polls Modbus address {_text(n.get('adr')) or '?'}{every}", "/rate"
+
+
+def _cronplus_timer(n: Node, flow) -> tuple[str, str | None] | None:
+    opts = n.get("options")
+    schedules = [o for o in opts if isinstance(o, dict)] if isinstance(opts, list) else []
+    if not schedules:
+        return None  # only dynamic schedules, added by messages at runtime
+    first = schedules[0]
+    if first.get("expressionType") == "solar":
+        what = f"solar events '{_text(first.get('solarEvents')) or 'all'}'"
+    else:
+        what = f"'{_text(first.get('expression'))}'"
+    more = f" and {_count(len(schedules) - 1, 'more schedule')}" if len(schedules) > 1 else ""
+    return f"fires on the schedule {what}{more}", "/options"
+
+
+def _ping_timer(n: Node, flow) -> tuple[str, str | None] | None:
+    # 88-ping.js: setInterval(timer * 1000) unless mode is "triggered"
+    t = _number(n.get("timer"))
+    if n.get("mode") == "triggered" or not t or t <= 0:
+        return None
+    return f"pings '{_text(n.get('host'))}' every {_duration(t)}", "/timer"
+
+
+def _poll_state_timer(n: Node, flow) -> tuple[str, str | None] | None:
+    every = _text(n.get("updateInterval"))
+    units = _text(n.get("updateIntervalUnits")) or "seconds"
+    return f"polls Home Assistant for '{_text(n.get('entityId'))}' every {every or '?'} {units}", "/updateInterval"
+
+
+def _email_in_timer(n: Node, flow) -> tuple[str, str | None] | None:
+    # 61-email.js: with an input (inputs: 1) it checks only when triggered; else every `repeat`
+    # seconds (300 when unset), and "mark read"/"delete" on one copy races the other copy
+    if str(n.get("inputs")) == "1":
+        return None
+    rep = _number(n.get("repeat")) or 300
+    return f"checks the mailbox every {_duration(rep)}", "/repeat"
+
+
+def _bigtimer(n: Node, flow) -> tuple[str, str | None]:
+    # node-red-contrib-bigtimer: switches at its on/off times; `repeat` re-sends the state each minute
+    again = " and repeats its state every minute" if n.get("repeat") is True else ""
+    return f"switches on its own schedule{again}", None
+
+
+def _plc_scan(n: Node, flow) -> tuple[str, str | None] | None:
+    # node-red-contrib-s7 / -cip-ethernet-ip: the endpoint config reads the PLC every
+    # `cycletime` ms and the `in` node sends what it read (or what changed)
+    ep = flow.by_id.get(_text(n.get("endpoint")))
+    cycle = _text(ep.get("cycletime")) if ep is not None else ""
+    every = f" every {cycle} ms" if cycle.strip() else ""
+    var = _text(n.get("variable"))
+    what = f"the PLC variable '{var}'" if var and n.get("mode") == "single" else "the PLC"
+    return f"reads {what}{every} and sends what it reads", None
+
+
+SELF_TIMED = {
+    "inject": _inject_timer,
+    "modbus-read": _modbus_read_timer,  # node-red-contrib-modbus: polls on `rate`/`rateUnit`
+    "cronplus": _cronplus_timer,  # node-red-contrib-cron-plus: static schedules in `options`
+    "bigtimer": _bigtimer,
+    "suncron": lambda n, flow: ("fires at the sun events it is set up for", None),  # node-red-contrib-suncron
+    "ping": _ping_timer,  # node-red-node-ping
+    "poll-state": _poll_state_timer,  # node-red-contrib-home-assistant-websocket
+    "e-mail in": _email_in_timer,  # node-red-node-email
+    "s7 in": _plc_scan,
+    "eth-ip in": _plc_scan,
+}
+
+
+def timer_per_replica(ctx, rule) -> Iterator[Hit]:
+    hits: list[Hit] = []
+    for n in ctx.nodes(*SELF_TIMED):
+        found = SELF_TIMED[n.type](n, ctx.flow)
+        if found is not None:
+            what, path = found
+            hits.append(Hit(n.id, args={"what": what}, path=path))
+    for n in ctx.nodes("function"):
+        src = n.get("initialize")
+        if not isinstance(src, str) or "setInterval" not in src:
+            continue
+        timers = [t for t in ctx.js(n, "initialize").timers if t.kind == "setInterval"]
+        if timers:
+            hits.append(
+                Hit(
+                    n.id,
+                    args={"what": f"starts a setInterval timer in its On Start code (line {timers[0].line})"},
+                    path="/initialize",
+                    js_line=timers[0].line,
+                )
+            )
+    hits.sort(key=lambda h: ctx.flow.by_id[h.node_id].index)
+    yield from hits
+
+
+# --- HA120 listener-per-replica ------------------------------------------------------------------
+
+_NETWORK = (
+    "The load balancer of an HA instance forwards only HTTP, so senders reach the one copy they are"
+    " pointed at (or none), and what they send is handled there only."
+)
+_DEVICE = (
+    "A device can be opened by one process at a time: the other copies fail to open it, or on"
+    " FlowFuse run in containers that do not have it, so they receive nothing."
+)
+_FILES = (
+    "Each copy watches its own file system: a change on one copy is seen only there, and on a"
+    " shared volume every copy handles every change."
+)
+
+
+def _tcp_in(n: Node, flow) -> tuple[str, str] | None:
+    server = n.get("server")
+    # 31-tcpin.js: `(typeof n.server == 'boolean') ? n.server : (n.server == "server")`
+    if server is True or server == "server":
+        return f"listens on TCP port {_text(n.get('port')) or '?'}", _NETWORK
+    return None
+
+
+def _udp_in(n: Node, flow) -> tuple[str, str] | None:
+    port = _text(n.get("port")) or "?"
+    if _text(n.get("multicast")) == "true":
+        return (
+            f"joins the multicast group {_text(n.get('group')) or '?'} on UDP port {port}",
+            "Every copy that can join the group receives every datagram, so each one is handled once per copy.",
+        )
+    return f"listens on UDP port {port}", _NETWORK
+
+
+def _serial(n: Node, flow) -> tuple[str, str] | None:
+    cfg = flow.by_id.get(_text(n.get("serial")))
+    port = _text(cfg.get("serialport")) if cfg is not None else ""
+    return f"opens the serial port '{port or '?'}'", _DEVICE
+
+
+def _gpio(n: Node, flow) -> tuple[str, str] | None:
+    return f"reads GPIO pin {_text(n.get('pin')) or '?'}", _DEVICE
+
+
+def _gpiod(n: Node, flow) -> tuple[str, str] | None:
+    return (
+        f"reads GPIO pin {_text(n.get('pin')) or '?'} through pigpiod on '{_text(n.get('host')) or 'localhost'}'",
+        "Every copy connects to the same daemon, so every pin change is handled once per copy.",
+    )
+
+
+def _modbus_server(n: Node, flow) -> tuple[str, str] | None:
+    return f"runs a Modbus server on port {_text(n.get('serverPort')) or '?'}", _NETWORK
+
+
+LISTENERS = {
+    "tcp in": _tcp_in,
+    "udp in": _udp_in,
+    "serial in": _serial,  # node-red-node-serialport
+    "serial request": _serial,
+    "watch": lambda n, flow: (f"watches '{_text(n.get('files'))}'", _FILES),
+    "tail": lambda n, flow: (f"follows the file '{_text(n.get('filename'))}'", _FILES),  # node-red-node-tail
+    "rpi-gpio in": _gpio,  # node-red-node-pi-gpio
+    "rpi-mouse": lambda n, flow: ("reads the Raspberry Pi's mouse buttons", _DEVICE),
+    "rpi-keyboard": lambda n, flow: ("reads the Raspberry Pi's keyboard", _DEVICE),
+    "pi-gpiod in": _gpiod,  # node-red-node-pi-gpiod
+    "modbus-server": _modbus_server,  # node-red-contrib-modbus
+    "modbus-flex-server": _modbus_server,
+    "e-mail mta": lambda n, flow: (f"runs an SMTP server on port {_text(n.get('port')) or '?'}", _NETWORK),
+}
+
+
+def listener_per_replica(ctx, rule) -> Iterator[Hit]:
+    for n in ctx.nodes(*LISTENERS):
+        found = LISTENERS[n.type](n, ctx.flow)
+        if found is not None:
+            what, consequence = found
+            yield Hit(n.id, args={"what": what, "consequence": consequence})
+
+
+# --- HA131 amqp-queue-per-replica ---------------------------------------------------------------
+
+
+def amqp_queue_per_replica(ctx, rule) -> Iterator[Hit]:
+    for n in ctx.nodes("amqp-in", "amqp-in-manual-ack"):
+        queue = _text(n.get("queueName"))
+        if not queue.strip():
+            exchange = _text(n.get("exchangeName"))
+            src = f" bound to the exchange '{exchange}'" if exchange else ""
+            problem = (
+                f"declares a server-named queue{src} (queue name empty): every copy gets its own queue,"
+                " so every message is delivered to every copy"
+            )
+            yield Hit(n.id, args={"problem": problem}, path="/queueName")
+        elif n.get("queueExclusive") is True or n.get("queueExclusive") == "true":
+            problem = (
+                f"declares the queue '{queue}' as exclusive: only the first copy can consume it; the"
+                " others fail with RESOURCE_LOCKED and take no share of the work"
+            )
+            yield Hit(n.id, args={"problem": problem}, path="/queueExclusive")
+
+
+# --- HA140 dashboard-in-ha -----------------------------------------------------------------------
+
+
+def _dashboard_kind(t: str) -> str | None:
+    if t.startswith("ui_"):
+        return "Node-RED Dashboard"
+    if t.startswith("ui-"):
+        return "FlowFuse Dashboard 2"
+    return None
+
+
+def dashboard_in_ha(ctx, rule) -> Iterator[Hit]:
+    """One finding per tab (or subflow) with the widgets that run on it, each widget in `related`;
+    option `per_widget: true` gives one finding per widget instead."""
+    flow = ctx.flow
+    types = [t for t in flow.by_type if _dashboard_kind(t)]
+    if not types:
+        return
+    # config nodes (ui_base, ui_tab, ui-page, ui-group, ...) run only because widgets use them
+    widgets = [n for n in ctx.nodes(*types) if not n.is_config]
+    per_widget = bool(ctx.config.rule_options(rule).get("per_widget"))
+    if per_widget:
+        for w in widgets:
+            yield Hit(w.id, args={"where": _where(flow, w), "count": "1 dashboard node", "widgets": _quoted(w),
+                                  "kinds": _dashboard_kind(w.type)})
+        return
+    groups: dict[str | None, list[Node]] = {}
+    for w in widgets:
+        groups.setdefault(w.z, []).append(w)
+    for z, members in groups.items():
+        container = flow.by_id.get(z) if z else None
+        anchor = container if container is not None and container.type in ("tab", "subflow") else members[0]
+        shown = ", ".join(_quoted(w) for w in members[:3])
+        if len(members) > 3:
+            shown += f" and {len(members) - 3} more"
+        kinds = sorted({_dashboard_kind(w.type) for w in members})
+        yield Hit(
+            anchor.id,
+            args={"where": _where(flow, members[0]), "count": _count(len(members), "dashboard node"),
+                  "widgets": shown, "kinds": " and ".join(kinds)},
+            related=tuple(_related(flow, w, "dashboard node") for w in members),
+        )
+
+
+def _where(flow, n: Node) -> str:
+    c = flow.container(n)
+    if c is None:
+        return "This flow"
+    if c.type == "subflow":
+        return f"Subflow '{c.name or c.id}'"
+    return f"Tab '{flow.tab_label(n)}'"
+
+
+# --- HA150 http-in-without-response ------------------------------------------------------------
+
+# A function that touches msg.res can answer the request itself (msg.res._res.send(...)).
+_USES_RES = re.compile(r"\.\s*res\b|\[\s*['\"]res['\"]\s*\]")
+
+
+def http_in_without_response(ctx, rule) -> Iterator[Hit]:
+    http_ins = ctx.nodes("http in")
+    if not http_ins:
+        return
+    g = ctx.graph
+    flow = ctx.flow
+    answering = _can_reach_reply(g, flow)
+    for n in http_ins:
+        vs = g.vertices_of.get(n.id, ())
+        if not vs or any(v in answering for v in vs):
+            continue
+        method = _text(n.get("method")).upper() or "GET"
+        yield Hit(n.id, args={"route": f"{method} {_text(n.get('url')) or '(no URL)'}"})
+
+
+def _replies(n: Node, flow) -> bool:
+    """The node answers the request, or hacheck cannot see where messages go from it."""
+    t = n.type
+    if t == "http response":
+        return True
+    if t == "link call":
+        return n.get("linkType") == "dynamic"  # the target is chosen by msg.target at runtime
+    if t == "function":
+        code = n.get("func")
+        return isinstance(code, str) and "res" in code and _USES_RES.search(code) is not None
+    return t.startswith("subflow:") and t[8:] not in flow.subflows  # definition not in this file
+
+
+# A static `link call` passes a message on through its wires only after a `link out` in
+# return mode sends it back; so it is two states: the call going out (to its `link in`
+# targets) and the call coming back (which feeds its wires). Without the split, a call whose
+# target never returns would look as if it reached the `http response` wired after it.
+_BACK = "\x00back"
+
+
+def _vertices(g, flow, types) -> list[str]:
+    vo = g.vertices_of
+    return [v for t in types for n in flow.by_type.get(t, ()) for v in vo.get(n.id, ())]
+
+
+def _can_reach_reply(g, flow) -> set[str]:
+    """Every vertex from which a replying vertex can be reached: one reverse BFS for all.
+    Only the few candidate types are looked at by node; the edge pass is a plain loop."""
+    calls = {v for v in _vertices(g, flow, ("link call",)) if g.node(v).get("linkType") != "dynamic"}
+    candidates = ["http response", "link call", "function"]
+    candidates += [t for t in flow.by_type if t.startswith("subflow:")]
+    start = [v for v in _vertices(g, flow, candidates) if _replies(g.node(v), flow)]
+    if not start:
+        return set()
+    pred: dict[str, list[str]] = defaultdict(list)
+    for u, nbrs in g.succ.items():
+        u_call = u in calls
+        for w, attrs in nbrs.items():
+            if u_call or w in calls:
+                for a in attrs:
+                    kind = a.get("kind")
+                    src = u + _BACK if u_call and kind != "link-call" else u
+                    dst = w + _BACK if w in calls and kind == "return" else w
+                    pred[dst].append(src)
+            else:
+                pred[w].append(u)
+    # a `complete` node receives the message a node in its scope finished with (Flow.js
+    # handleComplete): the node in scope reaches the complete node
+    for v in _vertices(g, flow, ("complete",)):
+        scope = g.node(v).get("scope")
+        if not isinstance(scope, list):
+            continue
+        prefix = v.rpartition(SEP)[0]
+        for sid in scope:
+            if isinstance(sid, str):
+                sv = prefix + SEP + sid if prefix else sid
+                if sv in g.succ:
+                    pred[v].append(sv + _BACK if sv in calls else sv)
+    seen = set(start)
+    q = deque(start)
+    while q:
+        for u in pred.get(q.popleft(), ()):
+            if u not in seen:
+                seen.add(u)
+                q.append(u)
+    return seen
