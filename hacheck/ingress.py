@@ -17,13 +17,19 @@ def is_load_balanced(node: Node, flow: FlowFile) -> bool:
         return True  # FlowFuse shares these subscriptions between the copies automatically
     if t in ("mqtt in", "ff-mqtt-in"):
         topic = node.get("topic")
-        return isinstance(topic, str) and topic.startswith("$share/")
+        # $share/<group>/ (MQTT 5, Mosquitto also for 3.1.1) and EMQX's $queue/ both spread messages
+        return isinstance(topic, str) and topic.startswith(("$share/", "$queue/"))
     if t == "kafkajs-consumer" or t == "kafka-consumer":
         gid = node.get("groupid") or node.get("groupId")
         return isinstance(gid, str) and bool(gid.strip())
     if t in ("amqp-in", "amqp-in-manual-ack"):
         q = node.get("queueName")
-        return isinstance(q, str) and bool(q.strip()) and node.get("queueExclusive") is not True
+        exclusive = node.get("queueExclusive") in (True, "true")
+        return isinstance(q, str) and bool(q.strip()) and not exclusive
+    if t == "redis-in":
+        # node-red-contrib-redis: a popped list/zset item or a stream entry read in a consumer
+        # group goes to one client; (p)subscribe delivers every message to every copy
+        return node.get("command") in ("blpop", "brpop", "bzpopmin", "bzpopmax", "xreadgroup")
     if t == "websocket in":
         # connections are spread by the load balancer, so each copy serves some clients
         server = flow.by_id.get(node.get("server") or "")
@@ -31,11 +37,24 @@ def is_load_balanced(node: Node, flow: FlowFile) -> bool:
     return False
 
 
-def describe(node: Node) -> str:
+def describe(node: Node, flow: FlowFile | None = None) -> str:
     """A short, human name for an input: 'http in POST /avg', 'mqtt in $share/g/jobs/#'."""
     t = node.type
     if t == "http in":
         return f"http in {str(node.get('method') or 'get').upper()} {node.get('url') or ''}".rstrip()
     if t in ("mqtt in", "ff-mqtt-in", "project link in"):
         return f"{t} {node.get('topic') or ''}".rstrip()
+    detail = None
+    if t == "websocket in" and flow is not None:
+        server = flow.by_id.get(node.get("server") or "")
+        detail = server.get("path") if server is not None else None
+    elif t in ("kafkajs-consumer", "kafka-consumer"):
+        detail = node.get("topic")
+    elif t == "redis-in":
+        detail = f"{node.get('command') or ''} {node.get('topic') or ''}"
+    elif t in ("amqp-in", "amqp-in-manual-ack"):
+        q = node.get("queueName")
+        detail = f"queue {q}" if isinstance(q, str) and q else None
+    if isinstance(detail, str) and detail.strip():
+        return f"{t} {detail.strip()}"
     return f"{t} '{node.name}'" if node.name else t
