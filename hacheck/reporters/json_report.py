@@ -66,5 +66,8 @@ def _version() -> str:
 
 
 def render(result, stream, color: bool = False) -> None:
-    json.dump(document(result), stream, indent=2, ensure_ascii=False, sort_keys=False)
+    from hacheck.reporters.common import clean_json
+
+    # a flow may hold lone surrogates (valid JSON escapes, not encodable as UTF-8)
+    json.dump(clean_json(document(result)), stream, indent=2, ensure_ascii=False, sort_keys=False)
     stream.write("\n")
