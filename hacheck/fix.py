@@ -51,7 +51,13 @@ def _share_topic(f: Finding, flow: FlowFile, config: Config, opts: dict) -> list
     topic = node.get("topic")
     if not isinstance(topic, str) or not topic or topic.startswith("$share/"):
         return []
-    return [FieldEdit(node.id, "topic", f"$share/{share_group(node, flow, config)}/{topic}", f.rule_id)]
+    edits = [FieldEdit(node.id, "topic", f"$share/{share_group(node, flow, config)}/{topic}", f.rule_id)]
+    # 'no local' on a shared v5 subscription is a protocol error (HA104): sharing alone would
+    # turn a working node into a reconnect loop, and a second run would have more to fix
+    broker = flow.by_id.get(node.get("broker")) if isinstance(node.get("broker"), str) else None
+    if node.get("nl") in (True, "true") and broker is not None and broker.get("protocolVersion") in (5, "5"):
+        edits.append(FieldEdit(node.id, "nl", False, "HA104"))
+    return edits
 
 
 def _clear_client_id(f: Finding, flow: FlowFile, config: Config, opts: dict) -> list[FieldEdit]:
@@ -221,11 +227,9 @@ def fix_sources(sources, config: Config, rules, unsafe: bool = False) -> list[Fi
 
 def _suppressed(flow, findings, rules, config):
     """Suppressed findings are the user's decision: never 'fix' them."""
-    try:
-        from hacheck.suppress import apply_suppressions
-    except ImportError:
-        return findings
-    return apply_suppressions(flow, findings, rules, config)
+    from hacheck.suppress import Suppressor
+
+    return Suppressor(rules, config).apply(flow, findings)
 
 
 def write_atomic(path: str, text: str, original: bytes | None = None) -> None:
@@ -259,6 +263,9 @@ def unified_diff(ff: FileFix) -> str:
 
     return "".join(
         difflib.unified_diff(
-            ff.old.splitlines(keepends=True), ff.new.splitlines(keepends=True), fromfile=f"a/{ff.path}", tofile=f"b/{ff.path}"
+            ff.old.splitlines(keepends=True),
+            ff.new.splitlines(keepends=True),
+            fromfile=ff.path if ff.path.startswith("/") else f"a/{ff.path}",
+            tofile=ff.path if ff.path.startswith("/") else f"b/{ff.path}",
         )
     )

@@ -105,6 +105,31 @@ def test_missing_field_is_added_in_the_file_style():
     assert apply(parse_bytes("f.json", compact.encode()), [FieldEdit("a", "nl", False, "HA104")]) == '[{"id":"a","type":"x","nl":false}]'
 
 
+def test_suppressed_findings_are_not_fixed(tmp_path):
+    doc = json.loads(json.dumps(UNREADY))
+    doc[2]["info"] = "hacheck-disable HA101 -- every copy must see these (cache refresh)"
+    f = tmp_path / "flows.json"
+    f.write_text(json.dumps(doc, indent=4))
+    proc = run_cli("fix", str(f))
+    assert proc.returncode == 0, proc.err
+    out = json.loads(f.read_text())
+    assert out[2]["topic"] == "plant/+/jobs"  # the accepted finding is left alone
+    assert out[1]["clientid"] == ""  # the other one is fixed
+
+
+def test_sharing_a_no_local_subscription_also_turns_no_local_off():
+    """Regression: sharing the topic alone would create an HA104 protocol error on MQTT v5."""
+    doc = json.loads(json.dumps(UNREADY))
+    doc[1]["protocolVersion"] = "5"
+    doc[2]["nl"] = True
+    new, edits = _fix(json.dumps(doc, indent=4))
+    assert {(e.rule_id, e.field) for e in edits} >= {("HA101", "topic"), ("HA104", "nl")}
+    again, more = _fix(new)
+    assert more == [] and again == new
+    flow = parse_bytes("flows.json", new.encode())
+    assert not {f.rule_id for f in check_flow(flow, RULES, Config())} & {"HA101", "HA103", "HA104"}
+
+
 def test_cli_fix_diff_check_and_write(tmp_path):
     f = tmp_path / "flows.json"
     original = json.dumps(UNREADY, indent=4) + "\n"
