@@ -23,12 +23,15 @@ def not_a_flow(ctx, rule) -> Iterator[Hit]:
 
 def duplicate_node_id(ctx, rule) -> Iterator[Hit]:
     flow = ctx.flow
+    seen: dict[str, int] = {}
     for dup in flow.duplicates:
         first = flow.by_id[dup.id]
+        seen[dup.id] = seen.get(dup.id, 0) + 1
         yield Hit(
             dup.id,
             args={"first_line": first.line or "?", "dup_line": dup.line or "?", "dup_type": dup.type},
-            detail=f"{dup.index}",
+            # not the position in the file: a baseline entry must survive moving nodes around
+            detail=f"{dup.type}#{seen[dup.id]}",
         )
 
 
@@ -66,7 +69,8 @@ def dangling_reference(ctx, rule) -> Iterator[Hit]:
     # a partial export leaves every node pointing at a tab that is not there: say it once per tab
     for z, nodes in missing_z.items():
         more = f" (and {len(nodes) - 1} more nodes on it)" if len(nodes) > 1 else ""
-        yield _dangling(nodes[0], "z", z, "tab or subflow" + more)
+        # the lowest id, not the first in the file, so the finding stays put when nodes move
+        yield _dangling(min(nodes, key=lambda n: n.id), "z", z, "tab or subflow" + more)
 
 
 # Config-node properties of core and common nodes: a missing target there means the node
