@@ -1,3 +1,5 @@
 from hacheck.cli import main
 
-main()
+# the guard matters: --jobs workers started with "spawn" (macOS, Windows) import __main__
+if __name__ == "__main__":
+    main()

@@ -65,20 +65,26 @@ def _yaml():
 
 
 def load_rule_file(path: Path, yaml=None) -> Rule:
+    return rule_from_data(read_rule_data(path, yaml), str(path))
+
+
+def read_rule_data(path: Path, yaml=None) -> object:
+    """The parsed YAML of one rule file, not yet validated."""
     yaml = yaml or _yaml()
     try:
-        data = yaml.load(path.read_text("utf-8"))
+        return yaml.load(path.read_text("utf-8"))
     except OSError as e:
         raise CatalogError(f"{path}: cannot be read: {e.strerror or e}") from None
     except Exception as e:  # ruamel raises many types; all mean "not valid YAML"
         mark = getattr(e, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
         raise CatalogError(f"{path}: not valid YAML{where}: {getattr(e, 'problem', None) or e}") from None
-    return rule_from_data(data, str(path))
 
 
-def rule_from_data(data: object, source: str) -> Rule:
-    _validate(data, source)
+def rule_from_data(data: object, source: str, validated: bool = False) -> Rule:
+    """`validated`: the data passed the schema already (the bundled catalogue's cache)."""
+    if not validated:
+        _validate(data, source)
     assert isinstance(data, dict)
     stem = Path(source).name
     if Path(source).suffix in (".yaml", ".yml") and not stem.startswith(data["id"]):
@@ -149,7 +155,9 @@ def load_catalog(extra_dirs: list[str] | tuple[str, ...] = ()) -> list[Rule]:
 
 @lru_cache(maxsize=1)
 def _bundled_cached() -> tuple[Rule, ...]:
-    return tuple(load_dir(bundled_rules_dir()))
+    from hacheck.catalog_cache import load_bundled
+
+    return tuple(load_bundled(bundled_rules_dir()))
 
 
 def _bundled() -> list[Rule]:

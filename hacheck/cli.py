@@ -48,7 +48,7 @@ def _load_rules(config):
 
 @cli.command()
 @click.argument("paths", nargs=-1, type=click.Path())
-@click.option("-f", "--format", "formats", multiple=True, help="text, json, or auto (repeatable, pairs with --output)")
+@click.option("-f", "--format", "formats", multiple=True, help="text, json, sarif, junit, gitlab, github, markdown, html, or auto (repeatable, pairs with --output)")
 @click.option("-o", "--output", "outputs", multiple=True, type=click.Path(dir_okay=False), help="Write the matching --format here instead of stdout.")
 @click.option("--fail-on", type=click.Choice(["error", "warning", "info", "never"]), default=None, help="Lowest severity that fails the run [default: warning].")
 @click.option("--rules", "rule_dirs", multiple=True, type=click.Path(file_okay=False), help="Extra folder of YAML rules (repeatable).")
@@ -57,27 +57,126 @@ def _load_rules(config):
 @click.option("--preview", is_flag=True, help="Also run rules whose status is preview.")
 @click.option("-q", "--quiet", is_flag=True, help="Text output: print findings only, no summary; nothing when clean.")
 @click.option("--no-color", is_flag=True, help="Never colour the text output.")
-def check(paths, formats, outputs, fail_on, rule_dirs, select, ignore, preview, quiet, no_color) -> None:
+@click.option("--config", "config_file", type=click.Path(dir_okay=False), help="Use this .hacheck.yaml or pyproject.toml instead of searching upward from the paths.")
+@click.option("--baseline", "baseline_file", type=click.Path(dir_okay=False), help="Fail only on findings not in this baseline (written by `hacheck baseline`).")
+@click.option("--changed-since", "changed_since", metavar="REF", help="Only flow files changed since this git revision (git diff REF, plus untracked files).")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), default=None, help="Check files on this many processes [default: the number of CPUs].")
+@click.option("--skip-non-flows", is_flag=True, help="Skip JSON files that are not flows without reporting them (for pre-commit).")
+def check(paths, formats, outputs, fail_on, rule_dirs, select, ignore, preview, quiet, no_color, config_file, baseline_file, changed_since, jobs, skip_non_flows) -> None:
     """Check flow files or directories (default: the current directory)."""
-    from hacheck.config import Config
-    from hacheck.loader import UsageError, discover
+    import gc
+
+    from hacheck.parallel import default_jobs
     from hacheck.runner import check_sources
 
-    config = Config()
-    if fail_on:
-        config.fail_on = fail_on
-    config.rule_packs = tuple(config.rule_packs) + tuple(rule_dirs)
-    config.select = tuple(config.select) + _split(select)
-    config.ignore = tuple(config.ignore) + _split(ignore)
-    config.preview = config.preview or preview
-    rules = _load_rules(config)
-    try:
-        sources = discover(list(paths) or ["."])
-    except UsageError as e:
-        raise HacheckError(str(e)) from None
-    result = check_sources(sources, config, rules)
+    # flows, findings and reports are large acyclic trees: the cyclic collector would only
+    # rescan them (~30% of a big run); paused for this command, as the runner does per file
+    if gc.isenabled():
+        gc.disable()
+        click.get_current_context().call_on_close(gc.enable)
+    config, rules = _configure(paths, config_file, fail_on=fail_on, rule_packs=rule_dirs, select=_split(select), ignore=_split(ignore), preview=preview)
+    base = _read_baseline(baseline_file) if baseline_file else None
+    sources = _discover(paths, config)
+    if changed_since is not None:
+        sources = _changed(sources, changed_since)
+    from hacheck.reporters import needs_flows
+
+    keep = needs_flows(formats)  # the HTML drawings and SARIF input paths need the parsed flows
+    result = check_sources(sources, config, rules, keep_flows=keep, jobs=jobs or default_jobs(), skip_non_flows=skip_non_flows)
+    if base is not None:
+        from hacheck.baseline import apply
+
+        apply(result, base)
     _emit(result, formats, outputs, quiet, no_color)
     sys.exit(EXIT_FINDINGS if result.failed() else EXIT_OK)
+
+
+def _changed(sources, ref):
+    from hacheck.changed import filter_changed
+    from hacheck.loader import UsageError
+
+    try:
+        kept, notes = filter_changed(sources, ref)
+    except UsageError as e:
+        raise HacheckError(str(e)) from None
+    for note in notes:
+        click.echo(f"hacheck: note: {note}", err=True)
+    return kept
+
+
+def _configure(paths, config_file, **cli_opts):
+    """The configuration (preset < file < command line) and the rule catalogue it names."""
+    from hacheck.config_file import ConfigError, check_rule_refs, load_config
+
+    try:
+        config = load_config(list(paths), config_file, cli_opts)
+        rules = _load_rules(config)
+        check_rule_refs(config, rules)
+    except ConfigError as e:
+        raise HacheckError(str(e)) from None
+    return config, rules
+
+
+def _discover(paths, config):
+    from hacheck.loader import UsageError, discover
+
+    try:
+        return discover(list(paths) or ["."], exclude=config.exclude_matcher())
+    except UsageError as e:
+        raise HacheckError(str(e)) from None
+
+
+def _read_baseline(path):
+    from hacheck.baseline import BaselineError, load
+
+    try:
+        return load(path)
+    except BaselineError as e:
+        raise HacheckError(str(e)) from None
+
+
+@cli.command("baseline")
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option("-o", "--output", default=".hacheck-baseline.json", show_default=True, type=click.Path(dir_okay=False), help="Where to write the baseline.")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False), help="Use this .hacheck.yaml or pyproject.toml instead of searching upward from the paths.")
+def baseline_cmd(paths, output, config_file) -> None:
+    """Accept the current findings: write them to a baseline so `check --baseline` fails only on new ones."""
+    from hacheck import baseline
+    from hacheck.runner import check_sources
+
+    config, rules = _configure(paths, config_file)
+    result = check_sources(_discover(paths, config), config, rules)
+    text = baseline.dumps(result, output)
+    _write_atomic(output, lambda s: s.write(text))
+    n = text.count('"fingerprint": ')
+    click.echo(f"hacheck: wrote {n} finding{'s' if n != 1 else ''} to {output}")
+    left = baseline.unbaselined(result)
+    if left:
+        files = sorted({f.file for f in left})
+        click.echo(f"hacheck: warning: {len(left)} finding(s) cannot be baselined and will still fail `check` (unreadable or non-flow files, internal errors): {', '.join(files[:5])}", err=True)
+
+
+@cli.group("config")
+def config_group() -> None:
+    """Inspect the configuration."""
+
+
+@config_group.command("show")
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option("--config", "config_file", type=click.Path(dir_okay=False), help="Use this .hacheck.yaml or pyproject.toml instead of searching upward from the paths.")
+@click.option("-f", "--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@click.option("--fail-on", type=click.Choice(["error", "warning", "info", "never"]), default=None)
+@click.option("--rules", "rule_dirs", multiple=True, type=click.Path(file_okay=False))
+@click.option("--select", multiple=True)
+@click.option("--ignore", multiple=True)
+@click.option("--preview", is_flag=True)
+def config_show(paths, config_file, fmt, fail_on, rule_dirs, select, ignore, preview) -> None:
+    """Print the effective configuration for PATHS and where each value came from (the
+    check options given here are layered on top, as `check` would)."""
+    from hacheck.config_file import render_show
+
+    config, _ = _configure(paths, config_file, fail_on=fail_on, rule_packs=rule_dirs, select=_split(select), ignore=_split(ignore), preview=preview)
+    click.echo(render_show(config, fmt))
 
 
 def _split(values) -> tuple[str, ...]:
@@ -132,8 +231,13 @@ def _write_atomic(path: str, write) -> None:
     except OSError as e:
         raise HacheckError(f"{path}: cannot write: {e.strerror or e}") from None
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
+        with os.fdopen(fd, "w", encoding="utf-8", errors="backslashreplace", newline="\n") as fh:
             write(fh)
+        # mkstemp makes the file 0600; a report is for others to read (CI artifacts, a web
+        # server), so give it the mode a plain open() would: 0666 less the umask
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, target)
     except BaseException:
         try:
@@ -189,7 +293,97 @@ def explain(rule, rule_dirs) -> None:
     click.echo(rule_markdown(found[0]))
 
 
+@cli.command()
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option("-o", "--output", default="hacheck-report.html", show_default=True, type=click.Path(dir_okay=False), help="Where to write the HTML report ('-': standard output).")
+@click.option("--fail-on", type=click.Choice(["error", "warning", "info", "never"]), default=None, help="Lowest severity that fails the run [default: warning].")
+@click.option("--rules", "rule_dirs", multiple=True, type=click.Path(file_okay=False), help="Extra folder of YAML rules (repeatable).")
+@click.option("--select", multiple=True, help="Only these rules: ids, id prefixes or names.")
+@click.option("--ignore", multiple=True, help="Skip these rules: ids, prefixes or names.")
+@click.option("--preview", is_flag=True, help="Also run rules whose status is preview.")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False), help="Use this .hacheck.yaml or pyproject.toml instead of searching upward from the paths.")
+@click.option("--baseline", "baseline_file", type=click.Path(dir_okay=False), help="Show findings in this baseline as suppressed.")
+@click.pass_context
+def report(ctx, paths, output, fail_on, rule_dirs, select, ignore, preview, config_file, baseline_file) -> None:
+    """Write one self-contained HTML page: the verdict, a drawing of every tab with the
+    flagged nodes, and the findings with their fixes. Exits as `check` does."""
+    to_stdout = output == "-"
+    try:
+        ctx.invoke(
+            check, paths=paths, formats=("html",), outputs=() if to_stdout else (output,), fail_on=fail_on,
+            rule_dirs=rule_dirs, select=select, ignore=ignore, preview=preview, config_file=config_file,
+            baseline_file=baseline_file,
+        )
+    except SystemExit:
+        if not to_stdout:
+            click.echo(f"hacheck: wrote {output}", err=True)
+        raise
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option("--diff", "show_diff", is_flag=True, help="Print a unified diff and change nothing.")
+@click.option("--check", "check_only", is_flag=True, help="Change nothing; exit 1 if anything would change (for CI).")
+@click.option("--unsafe-fixes", is_flag=True, help="Also apply fixes that must choose a name (HA130, HA131).")
+@click.option("--select", multiple=True, help="Only fix these rules (ids, prefixes or names).")
+@click.option("--rules", "rule_dirs", multiple=True, type=click.Path(file_okay=False))
+def fix(paths, show_diff, check_only, unsafe_fixes, select, rule_dirs) -> None:
+    """Repair the mechanical HA problems in place, changing only the values that are wrong."""
+    from hacheck.fix import fix_sources, unified_diff, write_atomic
+
+    # the config file names the $share/ group (share_group) and what is excluded or ignored
+    config, rules = _configure(paths, None, rule_packs=rule_dirs, select=_split(select))
+    sources = [s for s in _discover(paths, config) if s.fs_path is not None]
+    results = fix_sources(sources, config, rules, unsafe=unsafe_fixes)
+    changed = [r for r in results if r.edits]
+    errors = [r for r in results if r.error]
+    for r in errors:
+        click.echo(f"hacheck: {r.error}", err=True)
+    for r in changed:
+        if show_diff or check_only:
+            click.echo(unified_diff(r), nl=False)
+        else:
+            try:
+                with open(r.fs_path, "rb") as fh:
+                    original = fh.read(3)
+                write_atomic(r.fs_path, r.new, original)
+            except OSError as e:
+                raise HacheckError(f"{r.path}: cannot write: {e.strerror or e}") from None
+    n = sum(len(r.edits) for r in changed)
+    rules_used = sorted({e.rule_id for r in changed for e in r.edits})
+    verb = "would fix" if (show_diff or check_only) else "fixed"
+    summary = f"{verb} {n} value{'s' if n != 1 else ''} in {len(changed)} file{'s' if len(changed) != 1 else ''}"
+    if rules_used:
+        summary += f" ({', '.join(rules_used)})"
+    click.echo(summary, err=show_diff)
+    if errors or (check_only and changed):
+        sys.exit(EXIT_FINDINGS)
+    sys.exit(EXIT_OK)
+
+
+@cli.command()
+@click.argument("flows", type=click.Path(dir_okay=False))
+@click.option("--target", "target_name", required=True, help="The target's name in the targets file.")
+@click.option("--targets", "targets_file", type=click.Path(dir_okay=False), default=None, help="The targets file [default: hacheck-targets.yaml].")
+@click.option("--dry-run", is_flag=True, help="Check and pre-flight only; report what would change.")
+@click.option("--audit-log", type=click.Path(dir_okay=False), default=None, help="Append the audit record here [default: the targets file's audit_log, else .hacheck-deploy.log].")
+@click.option("--fail-on", type=click.Choice(["error", "warning", "info", "never"]), default=None, help="Lowest severity that blocks the deploy [default: the configuration's, else warning].")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False), help="Use this .hacheck.yaml or pyproject.toml instead of searching upward from FLOWS.")
+def deploy(flows, target_name, targets_file, dry_run, audit_log, fail_on, config_file) -> None:
+    """Deploy FLOWS to a target only if the checks pass; on any failure roll back (exit 1)."""
+    from hacheck.deploy import run
+
+    sys.exit(run(flows, target_name, targets_file, dry_run=dry_run, audit_log=audit_log, fail_on=fail_on, config_file=config_file))
+
+
 def main(argv=None) -> None:
+    # a flow's JSON may hold lone surrogates ("\ud800"): print them as the same escape
+    # rather than fail on them; every format is UTF-8 text
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.reconfigure(errors="backslashreplace")
+        except (AttributeError, ValueError):  # replaced by a test harness or already closed
+            pass
     try:
         cli.main(args=argv, prog_name="hacheck", standalone_mode=True)
     except KeyboardInterrupt:

@@ -20,6 +20,8 @@ from collections.abc import Callable, Iterable
 from hacheck.model import FlowFile, Node
 
 SEP = "\x1f"
+_NOT_VERTICES = frozenset({"tab", "subflow", "group"})  # structure, not message hops
+_LINK_TYPES = frozenset({"link out", "link in", "link call"})
 MAX_VERTICES = 2_000_000  # nested subflows multiply; past this, instances are not expanded
 
 
@@ -104,8 +106,9 @@ class FlowGraph:
                 if len(lab) >= k or src in lab:
                     continue
                 lab.append(src)
-                parent[(w, src)] = v
-                q.append((w, src))
+                key = (w, src)  # one tuple as the parent key and the queue entry
+                parent[key] = v
+                q.append(key)
         return Trace(labels, parent)
 
     # --- construction ----------------------------------------------------------------------
@@ -113,9 +116,21 @@ class FlowGraph:
     def _build(self) -> None:
         flow = self.flow
         self._node_at: dict[str, Node] = {}
-        top = [n for n in flow.by_id.values() if self._is_flow_node(n) and not self._in_subflow(n)]
+        by_id = flow.by_id
+        running = flow.running
+        top = []
+        for n in by_id.values():  # _is_flow_node and not _in_subflow, inlined: once per node
+            if n.id not in running or n.type in _NOT_VERTICES or n.is_config:
+                continue
+            z = n.raw.get("z")
+            c = by_id.get(z) if isinstance(z, str) and z else None
+            if c is None or c.type != "subflow":
+                top.append(n)
+        node_at, succ, vertices_of = self._node_at, self.succ, self.vertices_of
         for n in top:
-            self._add_vertex(n.id, n)
+            node_at[n.id] = n
+            succ[n.id] = {}
+            vertices_of[n.id].append(n.id)
         for n in top:
             if n.type.startswith("subflow:"):
                 self._expand(n.id, n.type[8:], (n.type[8:],))
@@ -127,7 +142,7 @@ class FlowGraph:
         self._add_return_edges()
 
     def _is_flow_node(self, n: Node) -> bool:
-        return not n.is_config and n.type not in ("tab", "subflow", "group") and self.flow.runs(n)
+        return self.flow.runs(n) and n.type not in _NOT_VERTICES and not n.is_config
 
     def _in_subflow(self, n: Node) -> bool:
         c = self.flow.container(n)
@@ -160,15 +175,31 @@ class FlowGraph:
 
     def _add_edges(self, v: str, n: Node) -> None:
         prefix = v.rpartition(SEP)[0]
-        add = self.add_edge
-        if n.type.startswith("subflow:"):
+        ntype = n.type
+        if ntype.startswith("subflow:"):
             self._subflow_edges(v, n, prefix)
         else:
-            for port, targets in enumerate(n.wires):
+            # wires: n.wires and _resolve inlined, as this runs for every vertex of the flow
+            wires = n.raw.get("wires")
+            node_at, out = self._node_at, self.succ[v]
+            for port, targets in enumerate(wires if isinstance(wires, list) else ()):
+                if not isinstance(targets, list):
+                    continue
                 for t in targets:
-                    tv = self._resolve(prefix, t)
-                    if tv is not None:
-                        add(v, tv, kind="wire", port=port)
+                    if not isinstance(t, str):
+                        continue
+                    tv = prefix + SEP + t if prefix else t
+                    if tv in node_at:
+                        edges = out.get(tv)
+                        if edges is None:
+                            out[tv] = [{"kind": "wire", "port": port}]
+                        else:
+                            edges.append({"kind": "wire", "port": port})
+        if ntype in _LINK_TYPES:
+            self._link_edges(v, n, prefix)
+
+    def _link_edges(self, v: str, n: Node, prefix: str) -> None:
+        add = self.add_edge
         if n.type == "link out" and n.get("mode", "link") != "return":
             for t in _links(n):
                 tv = self._resolve(prefix, t)

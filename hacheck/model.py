@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 STRUCTURAL = frozenset({"tab", "subflow", "group"})
+_NOT_REFERENCES = frozenset({"id", "z", "g", "wires", "type"})  # properties that never name a config node
 
 
 @dataclass(slots=True, eq=False)
@@ -116,8 +117,9 @@ class FlowFile:
         """Nodes by the tab or subflow (`z`) they belong to."""
         out: dict[str, list[Node]] = {}
         for n in self.by_id.values():
-            if n.z:
-                out.setdefault(n.z, []).append(n)
+            z = n.raw.get("z")  # Node.z inlined: once per node of the flow
+            if isinstance(z, str) and z:
+                out.setdefault(z, []).append(n)
         return out
 
     @cached_property
@@ -167,16 +169,18 @@ class FlowFile:
         out: dict[str, list[Node]] = {}
         if not ids:
             return out
+        skip = _NOT_REFERENCES
+        # every property of every node: the membership test comes first, as almost no value
+        # is a config id (this loop is the bulk of the model's cost on a big flow)
         for n in self.by_id.values():
+            nid = n.id
             for k, v in n.raw.items():
-                if k in ("id", "z", "g", "wires", "type"):
-                    continue
                 if isinstance(v, str):
-                    if v in ids and v != n.id:
+                    if v in ids and v != nid and k not in skip:
                         out.setdefault(v, []).append(n)
-                elif isinstance(v, list):
+                elif isinstance(v, list) and k not in skip:
                     for item in v:
-                        if isinstance(item, str) and item in ids and item != n.id:
+                        if isinstance(item, str) and item in ids and item != nid:
                             out.setdefault(item, []).append(n)
         return out
 
@@ -185,10 +189,20 @@ class FlowFile:
         """Ids of the flow and config nodes that the runtime would start."""
         active_subflows = self._active_subflows()
         run: set[str] = set()
-        for n in self.by_id.values():
-            if n.type in STRUCTURAL or n.disabled or n.is_config:
+        by_id = self.by_id
+        container_runs: dict[str, bool] = {}  # by the node's z: a flow has few tabs and subflows
+        for n in by_id.values():
+            raw = n.raw
+            if n.type in STRUCTURAL or raw.get("d") is True or n.is_config:
                 continue
-            if self._container_runs(n, active_subflows):
+            z = raw.get("z")
+            if not (isinstance(z, str) and z):
+                run.add(n.id)  # no container: a partial export without its tab
+                continue
+            ok = container_runs.get(z)
+            if ok is None:
+                ok = container_runs[z] = self._container_runs(n, active_subflows)
+            if ok:
                 run.add(n.id)
         # config nodes run when a running node (or a running config node) uses them
         users = self.config_users

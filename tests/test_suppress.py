@@ -285,7 +285,7 @@ def test_text_output_counts_suppressed_findings(repo):
     r = CliRunner().invoke(cli, ["check", "--select", "HA101,HA102", "."])
     assert r.exit_code == 1
     assert "HA101" not in r.stdout.split("checked:")[0]  # suppressed findings are not listed ...
-    assert "0 errors, 1 warning, 0 infos (2 suppressed)" in r.stdout  # ... but counted
+    assert "0 errors, 1 warning, 0 info (2 suppressed)" in r.stdout  # ... but counted
 
 
 # --- library use --------------------------------------------------------------------------------
