@@ -66,8 +66,30 @@ def _version() -> str:
 
 
 def render(result, stream, color: bool = False) -> None:
-    from hacheck.reporters.common import clean_json
+    stream.write(dumps(document(result)))
 
-    # a flow may hold lone surrogates (valid JSON escapes, not encodable as UTF-8)
-    json.dump(clean_json(document(result)), stream, indent=2, ensure_ascii=False, sort_keys=False)
-    stream.write("\n")
+
+def dumps(doc: dict) -> str:
+    """Indented at the top, one finding per line: readable, diff-friendly, and fast. (json's
+    indent= switches to the pure-Python encoder, 10x slower on 100k-node flows.)"""
+    text = _layout(doc)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        # a flow may hold lone surrogates (valid JSON escapes, not encodable as UTF-8)
+        from hacheck.reporters.common import clean_json
+
+        text = _layout(clean_json(doc))
+    return text
+
+
+def _layout(doc: dict) -> str:
+    enc = json.JSONEncoder(ensure_ascii=False).encode
+    parts = []
+    for key, value in doc.items():
+        if isinstance(value, list) and value:
+            items = ",\n    ".join(enc(v) for v in value)
+            parts.append(f"  {enc(key)}: [\n    {items}\n  ]")
+        else:
+            parts.append(f"  {enc(key)}: {enc(value)}")
+    return "{\n" + ",\n".join(parts) + "\n}\n"
