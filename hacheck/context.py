@@ -13,6 +13,9 @@ class RuleContext:
         self.flow = flow
         self.config = config
         self._js: dict[tuple[str, str], object] = {}
+        # per-flow results shared between rules (e.g. the context index); they live and die
+        # with this context, so nothing keeps a checked flow alive afterwards
+        self.shared: dict[str, object] = {}
 
     def nodes(self, *types: str, running: bool = True):
         """Nodes of the given types (all types if none), in file order."""

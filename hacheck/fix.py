@@ -202,6 +202,7 @@ class FileFix:
     new: str
     edits: list[FieldEdit]
     error: str | None = None
+    secrets: tuple[str, ...] = ()  # credential values in the file: masked in any diff we print
 
 
 def fix_sources(sources, config: Config, rules, unsafe: bool = False) -> list[FileFix]:
@@ -221,7 +222,7 @@ def fix_sources(sources, config: Config, rules, unsafe: bool = False) -> list[Fi
         except FixError as e:
             out.append(FileFix(flow.path, src.fs_path, flow.text, flow.text, [], error=f"{flow.path}: not fixed: {e}"))
             continue
-        out.append(FileFix(flow.path, src.fs_path, flow.text, new, edits))
+        out.append(FileFix(flow.path, src.fs_path, flow.text, new, edits, secrets=_secrets(flow)))
     return out
 
 
@@ -258,13 +259,29 @@ def write_atomic(path: str, text: str, original: bytes | None = None) -> None:
         raise
 
 
+def _secrets(flow: FlowFile) -> tuple[str, ...]:
+    from hacheck.deploy.redact import credential_values
+
+    values = credential_values([n.raw for n in flow.nodes], flow.credentials)
+    # as they appear in the file: JSON-escaped, without the quotes
+    return tuple(sorted({json.dumps(v, ensure_ascii=False)[1:-1] for v in values if len(v) >= 4}, key=len, reverse=True))
+
+
+def _mask(text: str, secrets: tuple[str, ...]) -> str:
+    for s in secrets:
+        text = text.replace(s, "***")
+    return text
+
+
 def unified_diff(ff: FileFix) -> str:
+    """The diff of the fix; context lines can hold a node's credentials (a compact file is one
+    line), so their values are masked. Fixes never touch credentials, so the diff is the same."""
     import difflib
 
     return "".join(
         difflib.unified_diff(
-            ff.old.splitlines(keepends=True),
-            ff.new.splitlines(keepends=True),
+            _mask(ff.old, ff.secrets).splitlines(keepends=True),
+            _mask(ff.new, ff.secrets).splitlines(keepends=True),
             fromfile=ff.path if ff.path.startswith("/") else f"a/{ff.path}",
             tofile=ff.path if ff.path.startswith("/") else f"b/{ff.path}",
         )

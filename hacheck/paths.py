@@ -147,14 +147,13 @@ def _fed_by_container(graph, trace) -> dict[tuple[str, str], dict[str, str]]:
     return out
 
 
-_FEEDS: weakref.WeakKeyDictionary[object, Feeds] = weakref.WeakKeyDictionary()
-
-
 def feeds(ctx) -> Feeds:
-    """The Feeds of one RuleContext, shared by every rule that runs on it."""
-    f = _FEEDS.get(ctx)
+    """The Feeds of one RuleContext, shared by every rule that runs on it. Kept on the
+    context, not in a module-level weak map: a Feeds refers back to its context, so a weak
+    map keyed by the context would never let a checked flow go."""
+    f = ctx.shared.get("feeds")
     if f is None:
-        f = _FEEDS[ctx] = Feeds(ctx)
+        f = ctx.shared["feeds"] = Feeds(ctx)
     return f
 
 

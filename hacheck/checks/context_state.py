@@ -14,7 +14,6 @@ FlowFuse's locally cached persistent store (HA203, not HA202).
 from __future__ import annotations
 
 import re
-import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -64,13 +63,11 @@ class ContextIndex:
     writers: dict[tuple[str, str, str], dict[str, Access]]
 
 
-_INDEX: weakref.WeakKeyDictionary[object, ContextIndex] = weakref.WeakKeyDictionary()
-
-
 def context_index(ctx) -> ContextIndex:
-    idx = _INDEX.get(ctx)
+    # on the context, not in a weak map keyed by it: the index refers back to the context
+    idx = ctx.shared.get("context_index")
     if idx is None:
-        idx = _INDEX[ctx] = _build_index(ctx)
+        idx = ctx.shared["context_index"] = _build_index(ctx)
     return idx
 
 
@@ -398,18 +395,17 @@ def _readers_text(flow, readers: list[Related], count: int) -> str:
 
 # --- values passed down one message's path ---------------------------------------------------
 
-_PRED: weakref.WeakKeyDictionary[object, dict[str, list[str]]] = weakref.WeakKeyDictionary()
 MAX_REGION = 2000  # vertices searched to prove a value stays on one message's path
 
 
 def _predecessors(ctx) -> dict[str, list[str]]:
-    pred = _PRED.get(ctx)
+    pred = ctx.shared.get("predecessors")
     if pred is None:
         pred = {}
         for u, nbrs in ctx.graph.succ.items():
             for v in nbrs:
                 pred.setdefault(v, []).append(u)
-        _PRED[ctx] = pred
+        ctx.shared["predecessors"] = pred
     return pred
 
 

@@ -39,7 +39,8 @@ def ensure_writable(path: str) -> None:
 def append(path: str, record: dict, redact) -> None:
     line = json.dumps(redact.value(record), ensure_ascii=False, sort_keys=False)
     try:
-        with open(path, "a", encoding="utf-8") as fh:
+        # a file name that is not UTF-8 must not lose the record after the deploy has run
+        with open(path, "a", encoding="utf-8", errors="backslashreplace") as fh:
             fh.write(line + "\n")
             fh.flush()
             os.fsync(fh.fileno())

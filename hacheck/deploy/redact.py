@@ -48,7 +48,8 @@ class Redactor:
 
 
 def credential_values(flows: list, credentials: object = None) -> list[str]:
-    """Every string inside per-node `credentials` and a top-level `credentials` object."""
+    """Every string inside per-node `credentials`, a top-level `credentials` object, and the
+    values of `env` entries of type cred (tabs, subflows, groups, subflow instances)."""
     out: list[str] = []
 
     def walk(v) -> None:
@@ -62,7 +63,14 @@ def credential_values(flows: list, credentials: object = None) -> list[str]:
                 walk(x)
 
     for node in flows:
-        if isinstance(node, dict) and "credentials" in node:
+        if not isinstance(node, dict):
+            continue
+        if "credentials" in node:
             walk(node["credentials"])
+        env = node.get("env")
+        if isinstance(env, list):
+            for entry in env:
+                if isinstance(entry, dict) and entry.get("type") == "cred":
+                    walk(entry.get("value"))
     walk(credentials)
     return out

@@ -98,9 +98,15 @@ def _num(v: float) -> str:
 
 
 def _coord(v) -> float | None:
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
         return None
-    return max(-MAX_COORD, min(MAX_COORD, float(v)))
+    try:
+        f = float(v)  # an integer past the float range raises OverflowError
+    except OverflowError:
+        return MAX_COORD if v > 0 else -MAX_COORD
+    if not math.isfinite(f):
+        return None
+    return max(-MAX_COORD, min(MAX_COORD, f))
 
 
 def _text_width(s: str) -> float:

@@ -102,9 +102,11 @@ def _first_sentence(text: str) -> str:
 def _uri(path: str) -> tuple[str, str | None]:
     """(uri, uriBaseId): relative paths against SRCROOT, absolute ones as file: URIs."""
     p = PurePosixPath(path)
+    # a file name that is not UTF-8 arrives with surrogate escapes: percent-encode its bytes
+    raw = str(p).encode("utf-8", "surrogateescape")
     if p.is_absolute():
-        return "file://" + quote(str(p), safe="/"), None
-    return quote(str(p), safe="/"), SRCROOT
+        return "file://" + quote(raw, safe="/"), None
+    return quote(raw, safe="/"), SRCROOT
 
 
 def _artifacts(result) -> tuple[list[dict], dict[str, int]]:
