@@ -118,15 +118,21 @@ def _write(target: Path, key: dict, entries: list) -> None:
         return  # a rule with YAML-only values (dates, non-string keys) is simply not cached
     if json.loads(text)["rules"] != [list(e) for e in entries]:
         return  # JSON would change a value (e.g. an integer key): reading it back must give the same rules
+    write_cache_file(target, text, ".rules-")
+
+
+def write_cache_file(target: Path, text: str, prefix: str) -> None:
+    """Write a cache file atomically (a parallel run reads the old or the new one); a cache
+    that cannot be written (a read-only home on some CI runners) is simply not kept."""
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".rules-", suffix=".tmp", dir=target.parent)
+        fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=target.parent)
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
                 fh.write(text)
-            os.replace(tmp, target)  # atomic: a parallel run reads the old or the new file
+            os.replace(tmp, target)
         except BaseException:
             os.unlink(tmp)
             raise
     except OSError:
-        pass  # a read-only home (some CI runners): run without a cache
+        pass

@@ -13,7 +13,6 @@ import hashlib
 import json
 import os
 import re
-import tempfile
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -342,18 +341,9 @@ def _cache_write(target: Path, key: dict, data: dict) -> None:
         return  # YAML-only values (a date in an option): not cached, checked every time
     if json.loads(text)["data"] != data:
         return
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".config-", suffix=".tmp", dir=target.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                fh.write(text)
-            os.replace(tmp, target)  # atomic: a parallel run reads the old or the new file
-        except BaseException:
-            os.unlink(tmp)
-            raise
-    except OSError:
-        pass  # a read-only home (some CI runners): run without a cache
+    from hacheck.catalog_cache import write_cache_file
+
+    write_cache_file(target, text, ".config-")
 
 
 # --- presets and layering ---------------------------------------------------------------------
