@@ -17,7 +17,6 @@ import hashlib
 import json
 import os
 import sys
-import tempfile
 from pathlib import Path
 
 FORMAT = 1  # bump when the layout of the cache file changes
@@ -124,15 +123,10 @@ def _write(target: Path, key: dict, entries: list) -> None:
 def write_cache_file(target: Path, text: str, prefix: str) -> None:
     """Write a cache file atomically (a parallel run reads the old or the new one); a cache
     that cannot be written (a read-only home on some CI runners) is simply not kept."""
+    from hacheck.atomic import replace_file
+
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=target.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                fh.write(text)
-            os.replace(tmp, target)
-        except BaseException:
-            os.unlink(tmp)
-            raise
+        replace_file(str(target), text.encode("utf-8"), mode=0o600, prefix=prefix)
     except OSError:
         pass

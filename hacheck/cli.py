@@ -222,29 +222,16 @@ def _quiet_text(result) -> None:
 
 
 def _write_atomic(path: str, write) -> None:
-    import tempfile
+    import io
 
-    target = os.path.abspath(path)
-    d = os.path.dirname(target)
+    from hacheck.atomic import replace_file
+
+    buf = io.StringIO(newline="\n")
+    write(buf)
     try:
-        fd, tmp = tempfile.mkstemp(prefix=".hacheck-", dir=d)
+        replace_file(path, buf.getvalue().encode("utf-8", "backslashreplace"))
     except OSError as e:
         raise HacheckError(f"{path}: cannot write: {e.strerror or e}") from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", errors="backslashreplace", newline="\n") as fh:
-            write(fh)
-        # mkstemp makes the file 0600; a report is for others to read (CI artifacts, a web
-        # server), so give it the mode a plain open() would: 0666 less the umask
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, target)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
 
 
 @cli.command("rules")

@@ -234,29 +234,15 @@ def _suppressed(flow, findings, rules, config):
 
 
 def write_atomic(path: str, text: str, original: bytes | None = None) -> None:
-    """Temp file in the same folder, then rename: a crash leaves the old file or the new one."""
+    """Replace the user's file atomically, keeping its mode and a byte-order mark it had."""
     import os
-    import tempfile
+
+    from hacheck.atomic import replace_file
 
     data = text.encode("utf-8")
     if original is not None and original.startswith(b"\xef\xbb\xbf"):
-        data = b"\xef\xbb\xbf" + data  # keep a byte-order mark the file had
-    d = os.path.dirname(os.path.abspath(path))
-    st = os.stat(path)
-    fd, tmp = tempfile.mkstemp(prefix=".hacheck-fix-", dir=d)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, st.st_mode & 0o7777)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+        data = b"\xef\xbb\xbf" + data
+    replace_file(path, data, mode=os.stat(path).st_mode & 0o7777, prefix=".hacheck-fix-", fsync=True)
 
 
 def _secrets(flow: FlowFile) -> tuple[str, ...]:

@@ -1,0 +1,32 @@
+"""Replace a file so that a crash leaves the old one or the new one, never half of either."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+
+
+def replace_file(path: str, data: bytes, mode: int | None = None, prefix: str = ".hacheck-", fsync: bool = False) -> None:
+    """Write `data` to a temp file in the same folder, then rename it over `path`.
+    `mode` None gives what a plain open() would (0666 less the umask: mkstemp makes 0600,
+    and reports are for others to read). Raises OSError; the temp file never stays behind."""
+    target = os.path.abspath(path)
+    fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=os.path.dirname(target))
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            if fsync:
+                fh.flush()
+                os.fsync(fh.fileno())
+        if mode is None:
+            umask = os.umask(0)
+            os.umask(umask)
+            mode = 0o666 & ~umask
+        os.chmod(tmp, mode)
+        os.replace(tmp, target)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
