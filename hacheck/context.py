@@ -25,7 +25,10 @@ class RuleContext:
             found.sort(key=lambda n: n.index)
         else:
             found = list(flow.by_id.values())
-        return [n for n in found if not running or flow.runs(n)]
+        if not running:
+            return found
+        run = flow.running
+        return [n for n in found if n.id in run]
 
     @cached_property
     def graph(self):

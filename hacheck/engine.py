@@ -73,7 +73,7 @@ def check_flow(flow: FlowFile, rules: list[Rule], config: Config, timings: dict 
 
 def _matches(rule: Rule, node: Node, flow: FlowFile) -> bool:
     m = rule.match
-    if m.get("running", True) and not flow.runs(node):
+    if m.get("running", True) and node.id not in flow.running:
         return False
     where = m.get("where")
     return where is None or evaluate(where, node, flow)
@@ -135,7 +135,8 @@ def render(template: str, node: Node | None, flow: FlowFile, args: dict) -> str:
         "id": node.id if node else "",
         "tab": (flow.tab_label(node) or "") if node else "",
         "file": flow.path,
-        "f": _template_fields(node.raw) if node else _Fields(),
+        # a copy of the node's fields, only for the (pack) templates that print one
+        "f": _template_fields(node.raw) if node and "{f" in template else _Fields(),
     }
     values.update({k: v for k, v in args.items() if not k.startswith("_")})
     try:

@@ -22,7 +22,11 @@ from hacheck.model import FlowFile, Node
 SEP = "\x1f"
 _NOT_VERTICES = frozenset({"tab", "subflow", "group"})  # structure, not message hops
 _LINK_TYPES = frozenset({"link out", "link in", "link call"})
-MAX_VERTICES = 2_000_000  # nested subflows multiply; past this, instances are not expanded
+MAX_VERTICES = 2_000_000
+# Edge attributes are read, never changed: the wires of a 100k-node flow share these few
+# dicts rather than make one each
+_SHARED_PORTS = 16
+_WIRE_ATTRS = tuple({"kind": "wire", "port": p} for p in range(_SHARED_PORTS))  # nested subflows multiply; past this, instances are not expanded
 
 
 def base_id(vertex: str) -> str:
@@ -122,15 +126,15 @@ class FlowGraph:
         for n in by_id.values():  # _is_flow_node and not _in_subflow, inlined: once per node
             if n.id not in running or n.type in _NOT_VERTICES or n.is_config:
                 continue
-            z = n.raw.get("z")
-            c = by_id.get(z) if isinstance(z, str) and z else None
+            c = by_id.get(n.z) if n.z else None
             if c is None or c.type != "subflow":
                 top.append(n)
         node_at, succ, vertices_of = self._node_at, self.succ, self.vertices_of
         for n in top:
             node_at[n.id] = n
             succ[n.id] = {}
-            vertices_of[n.id].append(n.id)
+            vertices_of[n.id] = [n.id]
+        self._subflow_nodes: dict[str, list[Node]] = {}
         for n in top:
             if n.type.startswith("subflow:"):
                 self._expand(n.id, n.type[8:], (n.type[8:],))
@@ -142,25 +146,26 @@ class FlowGraph:
         self._add_return_edges()
 
     def _is_flow_node(self, n: Node) -> bool:
-        return self.flow.runs(n) and n.type not in _NOT_VERTICES and not n.is_config
+        return n.id in self.flow.running and n.type not in _NOT_VERTICES and not n.is_config
 
     def _in_subflow(self, n: Node) -> bool:
         c = self.flow.container(n)
         return c is not None and c.type == "subflow"
 
-    def _add_vertex(self, v: str, n: Node) -> None:
-        self._node_at[v] = n
-        self.succ[v] = {}
-        self.vertices_of[n.id].append(v)
-
     def _expand(self, inst_v: str, sid: str, stack: tuple[str, ...]) -> None:
-        if sid not in self.flow.subflows:
-            return
-        for n in self.flow.children.get(sid, ()):
-            if not self._is_flow_node(n) or len(self._node_at) >= MAX_VERTICES:
-                continue
+        inner_nodes = self._subflow_nodes.get(sid)
+        if inner_nodes is None:  # once per subflow, not once per instance
+            inner_nodes = self._subflow_nodes[sid] = (
+                [n for n in self.flow.children.get(sid, ()) if self._is_flow_node(n)] if sid in self.flow.subflows else []
+            )
+        node_at, succ, vertices_of = self._node_at, self.succ, self.vertices_of
+        for n in inner_nodes:
+            if len(node_at) >= MAX_VERTICES:
+                break
             v = inst_v + SEP + n.id
-            self._add_vertex(v, n)
+            node_at[v] = n
+            succ[v] = {}
+            vertices_of[n.id].append(v)
             if n.type.startswith("subflow:"):
                 inner = n.type[8:]
                 if inner not in stack:  # a subflow that contains itself is not expanded again
@@ -190,11 +195,12 @@ class FlowGraph:
                         continue
                     tv = prefix + SEP + t if prefix else t
                     if tv in node_at:
+                        attrs = _WIRE_ATTRS[port] if port < _SHARED_PORTS else {"kind": "wire", "port": port}
                         edges = out.get(tv)
                         if edges is None:
-                            out[tv] = [{"kind": "wire", "port": port}]
+                            out[tv] = [attrs]
                         else:
-                            edges.append({"kind": "wire", "port": port})
+                            edges.append(attrs)
         if ntype in _LINK_TYPES:
             self._link_edges(v, n, prefix)
 

@@ -12,32 +12,31 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 STRUCTURAL = frozenset({"tab", "subflow", "group"})
+_NEVER_CONFIG = STRUCTURAL | {"junction"}
 _NOT_REFERENCES = frozenset({"id", "z", "g", "wires", "type"})  # properties that never name a config node
 
 
-@dataclass(slots=True, eq=False)
 class Node:
-    raw: dict
-    id: str
-    type: str
-    index: int  # position in the file's flows array
-    line: int | None = None
-    offset: int | None = None  # where the node's JSON object starts in FlowFile.text
+    """One element of the flows array. `z`, `g`, `name` and `is_config` are read from `raw`
+    once, here: rules ask for them hundreds of thousands of times on a big flow, and a flow
+    is never edited in memory, so they cannot go stale. (A plain class: a dataclass's
+    generated __init__ plus __post_init__ cost twice as much per node.)"""
 
-    @property
-    def z(self) -> str | None:
-        z = self.raw.get("z")
-        return z if isinstance(z, str) and z else None
+    __slots__ = ("raw", "id", "type", "index", "line", "offset", "z", "g", "name", "is_config")
 
-    @property
-    def g(self) -> str | None:
-        g = self.raw.get("g")
-        return g if isinstance(g, str) and g else None
+    def __init__(self, raw: dict, id: str, type: str, index: int, line: int | None = None, offset: int | None = None):
+        self.raw, self.id, self.type, self.index = raw, id, type, index
+        self.line = line
+        self.offset = offset  # where the node's JSON object starts in FlowFile.text
+        z, g, name = raw.get("z"), raw.get("g"), raw.get("name")
+        self.z = z if z.__class__ is str and z else None  # the tab or subflow it sits on
+        self.g = g if g.__class__ is str and g else None  # its group
+        self.name = name if name.__class__ is str else ""
+        # the runtime decides by position; hand-written flows often omit x/y but keep wires
+        self.is_config = type not in _NEVER_CONFIG and not ("x" in raw or "wires" in raw)
 
-    @property
-    def name(self) -> str:
-        n = self.raw.get("name")
-        return n if isinstance(n, str) else ""
+    def __repr__(self) -> str:
+        return f"Node(id={self.id!r}, type={self.type!r}, index={self.index}, line={self.line})"
 
     @property
     def label(self) -> str:
@@ -47,13 +46,6 @@ class Node:
     @property
     def disabled(self) -> bool:
         return self.raw.get("d") is True
-
-    @property
-    def is_config(self) -> bool:
-        if self.type in STRUCTURAL or self.type == "junction":
-            return False
-        # the runtime decides by position; hand-written flows often omit x/y but keep wires
-        return not ("x" in self.raw or "wires" in self.raw)
 
     @property
     def wires(self) -> list[list[str]]:
