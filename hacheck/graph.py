@@ -97,14 +97,18 @@ class FlowGraph:
         whole graph, each vertex entered at most k times (so linear, not once per node)."""
         labels: dict[str, list[str]] = defaultdict(list)
         parent: dict[tuple[str, str], str | None] = {}
+        depth: dict[tuple[str, str], int] = {}  # hops from src: picks the shortest paths without walking them
         succ = self.succ
         q: deque[tuple[str, str]] = deque()
         for s in sorted(set(sources)):
             labels[s].append(s)
             parent[(s, s)] = None
+            depth[(s, s)] = 0
             q.append((s, s))
         while q:
-            v, src = q.popleft()
+            item = q.popleft()
+            v, src = item
+            d = depth[item] + 1
             for w in succ[v]:
                 lab = labels[w]
                 if len(lab) >= k or src in lab:
@@ -112,8 +116,9 @@ class FlowGraph:
                 lab.append(src)
                 key = (w, src)  # one tuple as the parent key and the queue entry
                 parent[key] = v
+                depth[key] = d
                 q.append(key)
-        return Trace(labels, parent)
+        return Trace(labels, parent, depth)
 
     # --- construction ----------------------------------------------------------------------
 
@@ -276,9 +281,10 @@ class FlowGraph:
 
 
 class Trace:
-    def __init__(self, labels, parent):
+    def __init__(self, labels, parent, depth):
         self.labels = labels
         self._parent = parent
+        self.depth = depth  # (vertex, source) -> hops on the shortest path
 
     def sources_of(self, v: str) -> list[str]:
         return list(self.labels.get(v, ()))

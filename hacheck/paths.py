@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import weakref
 from dataclasses import dataclass
+from functools import partial
 
 from hacheck.findings import Related
 from hacheck.graph import SEP
@@ -51,25 +52,48 @@ class Feeds:
         self.trace = ctx.trace if ctx.ingress else None
         self._events = None  # (trace from the watchers, {watcher vertex: [vertex paths]})
 
-    def vertex_paths(self, v: str) -> list[tuple[list[str], frozenset[int], bool]]:
-        """Vertex paths (input first) to vertex v: up to MAX_INPUTS per way of arriving."""
+    def candidates(self, v: str):
+        """Each way to vertex v, up to MAX_INPUTS per way of arriving: (len, elided, input
+        vertex, build), where `build()` walks the path back (vertex ids input first, event
+        hops, elided) and len and elided are what it would give, known from the traces'
+        depths: only the paths worth showing are walked."""
         if self.trace is None:
-            return []
-        out = [(p, frozenset(), el) for p, el in (_walk(self.trace, s, v) for s in self.trace.sources_of(v))]
+            return
+        trace = self.trace
+        depth = trace.depth
+        for s in trace.sources_of(v):
+            n, el = _walked_size(depth[(v, s)])
+            yield n, el, s, partial(_main_path, trace, s, v)
         ev_trace, pre = self._event_trace()
         if ev_trace is not None:
+            ev_depth = ev_trace.depth
             for w in ev_trace.sources_of(v):
-                tail, el2 = _walk(ev_trace, w, v)
+                tail_n, el2 = _walked_size(ev_depth[(v, w)])
                 for head, events, el1 in pre.get(w, ()):
-                    path = head + tail[1:]
-                    out.append((path, events, el1 or el2))
-        return out
+                    yield len(head) + tail_n - 1, el1 or el2, head[0], partial(_event_path, ev_trace, w, v, head, events, el1)
 
     def _event_trace(self):
         if self._events is None:
             pre = _watchers_fed(self.graph, self.trace)
             self._events = (self.graph.trace(pre) if pre else None, pre)
         return self._events
+
+
+def _main_path(trace, s: str, v: str):
+    path, elided = _walk(trace, s, v)
+    return path, frozenset(), elided
+
+
+def _event_path(ev_trace, w: str, v: str, head: list[str], events: frozenset[int], el1: bool):
+    tail, el2 = _walk(ev_trace, w, v)
+    return head + tail[1:], events, el1 or el2
+
+
+def _walked_size(depth: int) -> tuple[int, bool]:
+    """(len, elided) of what _walk returns for a path of `depth` hops."""
+    if depth >= MAX_STEPS:
+        return MAX_STEPS + 1, True
+    return depth + 1, False
 
 
 def _walk(trace, src: str, v: str) -> tuple[list[str], bool]:
@@ -157,24 +181,43 @@ def feeds(ctx) -> Feeds:
     return f
 
 
-def input_paths(ctx, node: Node) -> list[InputPath]:
-    """The load-balanced inputs that reach `node` (any of its subflow copies), one shortest
-    path per input, shortest first; [] when none does."""
+class Inputs(list):
+    """InputPaths to a node, shortest first: at most MAX_INPUTS of them, and in `total` how
+    many load-balanced inputs reach it (a node in a subflow with 200 instances may have 200)."""
+
+    __slots__ = ("total",)
+
+    def __init__(self, paths=(), total: int = 0):
+        super().__init__(paths)
+        self.total = total
+
+
+def input_paths(ctx, node: Node) -> Inputs:
+    """The load-balanced inputs that reach `node` (any of its subflow copies): the shortest
+    path from each of the nearest MAX_INPUTS inputs, shortest first; empty when none does.
+    Paths are chosen by the trace's depths and only the chosen ones are walked."""
     if not ctx.ingress:
-        return []
+        return Inputs()
     f = feeds(ctx)
-    best: dict[str, InputPath] = {}
+    best: dict[str, tuple[int, bool, object]] = {}  # source id -> (len, elided, build)
     for v in ctx.graph.vertices_of.get(node.id, ()):
-        for vpath, events, elided in f.vertex_paths(v):
-            if len(vpath) < 2:
+        for n, elided, src_v, build in f.candidates(v):
+            if n < 2:
                 continue  # the node is itself the input
-            ids = tuple([x.rpartition(SEP)[2] if SEP in x else x for x in vpath])
-            p = InputPath(ids[0], ids, events, elided)
-            old = best.get(p.source)
-            if old is None or (len(p.nodes), p.elided) < (len(old.nodes), old.elided):
-                best[p.source] = p
+            src = src_v.rpartition(SEP)[2] if SEP in src_v else src_v
+            old = best.get(src)
+            if old is None or (n, elided) < (old[0], old[1]):
+                best[src] = (n, elided, build)
+    if not best:
+        return Inputs()
     flow = ctx.flow
-    return sorted(best.values(), key=lambda p: (p.elided, len(p.nodes), _index(flow, p.source), p.nodes))
+    chosen = sorted(best.items(), key=lambda kv: (kv[1][1], kv[1][0], _index(flow, kv[0])))[:MAX_INPUTS]
+    out = []
+    for src, (_, _, build) in chosen:
+        vpath, events, elided = build()
+        ids = tuple([x.rpartition(SEP)[2] if SEP in x else x for x in vpath])
+        out.append(InputPath(ids[0], ids, events, elided))
+    return Inputs(out, len(best))
 
 
 def _index(flow: FlowFile, node_id: str) -> int:
@@ -265,21 +308,24 @@ def describe_paths(flow: FlowFile, paths: list[InputPath], target: str) -> tuple
     """(message fragment, related locations) for a finding on `target`: both at once, so
     each path's text is built once."""
     texts = [path_text(flow, p) for p in paths]
-    return _fed_by(texts), related_steps(flow, paths, target, texts)
+    return _fed_by(texts, getattr(paths, "total", len(paths))), related_steps(flow, paths, target, texts)
 
 
 def fed_by(flow: FlowFile, paths: list[InputPath]) -> str:
     """The message fragment naming the inputs: the shortest path, and the others."""
-    return _fed_by([path_text(flow, p) for p in paths])
+    return _fed_by([path_text(flow, p) for p in paths], getattr(paths, "total", len(paths)))
 
 
-def _fed_by(texts: list[str]) -> str:
+def _fed_by(texts: list[str], total: int) -> str:
     if not texts:
         return ""
     text = texts[0]
-    others = len(texts) - 1
+    others = max(total, len(texts)) - 1
     if others:
-        text += f" (and {others} more input{'s' if others > 1 else ''}: {'; '.join(texts[1:])})"
+        shown = "; ".join(texts[1:])
+        if others > len(texts) - 1:  # only the nearest inputs are named
+            shown = f"the nearest: {shown}" if shown else ""
+        text += f" (and {others} more input{'s' if others > 1 else ''}{': ' + shown if shown else ''})"
     return text
 
 

@@ -206,6 +206,52 @@ def test_more_than_one_input_lists_each_input_as_related_and_in_paths():
     assert "2 more inputs" in f.message
 
 
+def test_a_node_reached_by_many_inputs_names_the_nearest_three_and_counts_the_rest():
+    # a smooth inside a subflow used by 30 instances, each behind its own http in: 30 inputs
+    sub = {"id": "sf", "type": "subflow", "name": "Avg", "in": [{"wires": [{"id": "s"}]}], "out": []}
+    flow = [tab(), sub, node("s", "smooth", z="sf", action="mean", count="5")]
+    for i in range(30):
+        flow += [http(f"h{i:02}", [f"i{i:02}"], url=f"/u{i}"), node(f"i{i:02}", "subflow:sf")]
+    (f,) = found(flow, "HA201")
+    assert len(f.paths) == 3
+    assert "(and 29 more inputs: the nearest: " in f.message
+    # all paths have the same length: the nearest are the first in the file
+    assert [p[0] for p in f.paths] == ["h00", "h01", "h02"]
+
+
+def test_input_paths_are_the_shortest_ones_a_full_walk_would_pick():
+    """The inputs chosen from the trace's depths are those that walking every path and
+    sorting them (the way it was done before) puts first, on a generated flow with subflows,
+    links, catch nodes and long chains."""
+    from benchmarks.flowgen import generate
+    from hacheck.context import RuleContext
+    from hacheck.graph import SEP
+    from hacheck.loader import build
+    from hacheck.paths import MAX_INPUTS, _index, feeds, input_paths
+
+    flow = build("gen.json", generate(3000, seed=3))
+    ctx = RuleContext(flow, Config())
+    f = feeds(ctx)
+    checked = 0
+    for n in flow.by_id.values():
+        best = {}
+        for v in ctx.graph.vertices_of.get(n.id, ()):
+            for _, _, _, build_path in f.candidates(v):
+                vpath, events, elided = build_path()
+                if len(vpath) < 2:
+                    continue
+                ids = tuple(x.rpartition(SEP)[2] for x in vpath)
+                old = best.get(ids[0])
+                if old is None or (len(ids), elided) < (len(old[0]), old[2]):
+                    best[ids[0]] = (ids, events, elided)
+        want = sorted(best.values(), key=lambda p: (p[2], len(p[0]), _index(flow, p[0][0]), p[0]))
+        got = input_paths(ctx, n)
+        assert [(p.nodes, p.events, p.elided) for p in got] == want[:MAX_INPUTS], n.id
+        assert got.total == len(want)
+        checked += bool(want)
+    assert checked > 300
+
+
 # --- reports -----------------------------------------------------------------------------------
 
 
