@@ -39,17 +39,24 @@ def dangling_reference(ctx, rule) -> Iterator[Hit]:
     flow = ctx.flow
     ids = flow.by_id
     missing_z: dict[str, list] = {}
+    special = _SPECIAL_TYPES
     for n in flow.by_id.values():
-        z = n.raw.get("z")
-        if isinstance(z, str) and z and z not in ids:
+        z = n.z
+        if z and z not in ids:
             missing_z.setdefault(z, []).append(n)
-        g = n.raw.get("g")
-        if isinstance(g, str) and g and g not in ids:
+        g = n.g
+        if g and g not in ids:
             yield _dangling(n, "g", g, "group")
-        for port, targets in enumerate(n.wires):
-            for t in targets:
-                if t not in ids:
-                    yield _dangling(n, f"wires[{port}]", t, "node")
+        wires = n.raw.get("wires")
+        if wires.__class__ is list:  # Node.wires inlined: this loop runs once per node
+            for port, targets in enumerate(wires):
+                if targets.__class__ is list:
+                    for t in targets:
+                        if t.__class__ is str and t not in ids:
+                            yield _dangling(n, f"wires[{port}]", t, "node")
+        ntype = n.type
+        if ntype not in special and not ntype.startswith("subflow:"):
+            continue  # the checks below are for a few types only
         if n.type in ("link in", "link out", "link call"):
             links = n.raw.get("links")
             for t in links if isinstance(links, list) else ():
@@ -92,6 +99,9 @@ _CONFIG_FIELDS = {
     "amqp-out": ("broker",),
     "modbus-read": ("server",),
 }
+
+
+_SPECIAL_TYPES = frozenset({"link in", "link out", "link call", "group", *_CONFIG_FIELDS})
 
 
 def _config_fields(n) -> tuple[str, ...]:
