@@ -144,8 +144,28 @@ class FlowGraph:
             if n.type.startswith("subflow:"):
                 self._expand(n.id, n.type[8:], (n.type[8:],))
         self._link_pairs: set[tuple[str, str]] = set()
-        for v, n in list(self._node_at.items()):
-            self._add_edges(v, n)
+        wire_attrs = _WIRE_ATTRS
+        for v, n in list(node_at.items()):
+            ntype = n.type
+            if ntype in _LINK_TYPES or ntype.startswith("subflow:") or SEP in v:
+                self._add_edges(v, n)
+                continue
+            # the common case (a plain node on a tab), _add_edges inlined: once per vertex
+            wires = n.raw.get("wires")
+            if wires.__class__ is not list:
+                continue
+            out = succ[v]
+            for port, targets in enumerate(wires):
+                if targets.__class__ is not list:
+                    continue
+                for t in targets:
+                    if t.__class__ is str and t in node_at:
+                        attrs = wire_attrs[port] if port < _SHARED_PORTS else {"kind": "wire", "port": port}
+                        edges = out.get(t)
+                        if edges is None:
+                            out[t] = [attrs]
+                        else:
+                            edges.append(attrs)
         for u, v in sorted(self._link_pairs):
             self.add_edge(u, v, kind="link")
         self._add_return_edges()
