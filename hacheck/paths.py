@@ -47,7 +47,6 @@ class Feeds:
     """Input paths for every vertex, from the shared trace plus catch/status/complete hops."""
 
     def __init__(self, ctx):
-        self.ctx = ctx
         self.graph = ctx.graph
         self.trace = ctx.trace if ctx.ingress else None
         self._events = None  # (trace from the watchers, {watcher vertex: [vertex paths]})
@@ -172,9 +171,9 @@ def _fed_by_container(graph, trace) -> dict[tuple[str, str], dict[str, str]]:
 
 
 def feeds(ctx) -> Feeds:
-    """The Feeds of one RuleContext, shared by every rule that runs on it. Kept on the
-    context, not in a module-level weak map: a Feeds refers back to its context, so a weak
-    map keyed by the context would never let a checked flow go."""
+    """The Feeds of one RuleContext, shared by every rule that runs on it, kept on the
+    context. A Feeds must not refer back to the context: the cycle would keep the whole
+    checked flow alive until a garbage collection, and the CLI runs without one."""
     f = ctx.shared.get("feeds")
     if f is None:
         f = ctx.shared["feeds"] = Feeds(ctx)
