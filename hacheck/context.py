@@ -39,10 +39,11 @@ class RuleContext:
     @cached_property
     def ingress(self) -> list[str]:
         """Graph vertices of the load-balanced inputs: where each copy gets a share of the work."""
-        from hacheck.ingress import is_load_balanced
+        from hacheck.ingress import TYPES, is_load_balanced
 
-        g = self.graph
-        return sorted(v for v in g.succ if is_load_balanced(g.node(v), self.flow))
+        g, flow = self.graph, self.flow
+        found = [n for t in TYPES for n in flow.by_type.get(t, ()) if is_load_balanced(n, flow)]
+        return sorted(v for n in found for v in g.vertices_of.get(n.id, ()))
 
     @cached_property
     def trace(self):

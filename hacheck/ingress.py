@@ -9,6 +9,13 @@ from __future__ import annotations
 from hacheck.model import FlowFile, Node
 
 
+# every type is_load_balanced can say yes to: the others are not looked at one by one
+TYPES = frozenset({
+    "http in", "project link in", "mqtt in", "ff-mqtt-in", "kafkajs-consumer", "kafka-consumer",
+    "amqp-in", "amqp-in-manual-ack", "redis-in", "websocket in",
+})
+
+
 def is_load_balanced(node: Node, flow: FlowFile) -> bool:
     t = node.type
     if t == "http in":

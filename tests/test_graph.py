@@ -157,3 +157,24 @@ def test_trace_reports_each_input_with_its_shortest_path():
     assert tr.path("h2", "s") == ["h2", "g", "s"]
     # the networkx view is the same graph
     assert set(g.nx.successors("g")) == {"f", "s"}
+
+
+def test_every_type_an_input_can_be_load_balanced_for_is_listed():
+    """RuleContext.ingress looks only at the types in ingress.TYPES: every type name the
+    check compares with, given every property that makes an input load-balanced, must be
+    there (a type added to the check but not to the list would silently never count)."""
+    from hacheck import ingress
+    from hacheck.model import FlowFile, Node
+
+    names = set()
+    for c in ingress.is_load_balanced.__code__.co_consts:
+        names.update(c if isinstance(c, tuple) else (c,))
+    names = {n for n in names if isinstance(n, str) and (" " in n or "-" in n)}  # node type names
+    assert names >= {"http in", "mqtt in", "websocket in", "kafkajs-consumer"}
+    raws = [{"id": "wsl", "type": "websocket-listener"}]
+    for i, t in enumerate(sorted(names)):
+        raws.append({"id": f"n{i}", "type": t, "z": "t", "x": 1, "wires": [[]], "topic": "$share/g/t", "groupid": "g",
+                     "queueName": "q", "queueExclusive": False, "command": "blpop", "server": "wsl"})
+    flow = FlowFile("f.json", "array", [Node(r, r["id"], r["type"], i) for i, r in enumerate(raws)])
+    balanced = {n.type for n in flow.nodes if ingress.is_load_balanced(n, flow)}
+    assert balanced and balanced <= ingress.TYPES
