@@ -20,7 +20,10 @@ class Severity(IntEnum):
         return self.name.lower()
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen, but hashed by value as if it were: a frozen dataclass sets each field through
+# object.__setattr__ (1.2 us against 0.23 us per object here), and a 100k-node flow makes
+# ~150k of these. Nothing changes one after it is made.
+@dataclass(slots=True, unsafe_hash=True)
 class Related:
     """Another place that explains a finding: a step on the input path, a reader of the same key."""
 

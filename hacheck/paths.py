@@ -231,13 +231,19 @@ _NAMES: weakref.WeakKeyDictionary[FlowFile, dict[str, str]] = weakref.WeakKeyDic
 
 def step_name(flow: FlowFile, node_id: str) -> str:
     """How one step of a path reads: "function 'store'", "subflow 'Average'", "smooth"."""
-    names = _NAMES.get(flow)
-    if names is None:
-        names = _NAMES[flow] = {}
+    names = _names_of(flow)
     name = names.get(node_id)
     if name is None:
         name = names[node_id] = _step_name(flow, node_id)
     return name
+
+
+def _names_of(flow: FlowFile) -> dict[str, str]:
+    """step_name's memo for one flow (a weak map lookup: fetched once per path, not per step)."""
+    names = _NAMES.get(flow)
+    if names is None:
+        names = _NAMES[flow] = {}
+    return names
 
 
 def _step_name(flow: FlowFile, node_id: str) -> str:
@@ -287,6 +293,7 @@ def path_text(flow: FlowFile, p: InputPath) -> str:
         skipped = len(shown) - _HEAD - _TAIL
         shown = shown[:_HEAD] + shown[-_TAIL:]
     out = [input_name(flow, p.source)]
+    names = _names_of(flow)
     for j, i in enumerate(shown):
         if skipped and j == _HEAD:
             out.append(f" -> ({skipped} more) ->")
@@ -299,7 +306,11 @@ def path_text(flow: FlowFile, p: InputPath) -> str:
             out.append(" ")
         else:
             out.append(" -> ")
-        out.append(step_name(flow, p.nodes[i]))
+        nid = p.nodes[i]
+        name = names.get(nid)
+        if name is None:
+            name = names[nid] = _step_name(flow, nid)
+        out.append(name)
     return "".join(out)
 
 
