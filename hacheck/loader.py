@@ -137,13 +137,16 @@ def _read_bytes(src: Source) -> bytes:
             raise _NotRegular(f"cannot be read: {kind}")
         if st.st_size > MAX_BYTES:
             raise _NotRegular(f"cannot be read: {st.st_size} bytes is over the {MAX_BYTES // 2**20} MiB limit")
-        chunks = []
+        # one read of the whole file (a 45 MB flow copied once, not chunked and joined); the
+        # loop is for a file that grows while we read it
+        chunks, want = [], st.st_size + 1
         while True:
-            b = os.read(fd, 1 << 20)
+            b = os.read(fd, want)
             if not b:
                 break
             chunks.append(b)
-        return b"".join(chunks)
+            want = 1 << 20
+        return chunks[0] if len(chunks) == 1 else b"".join(chunks)
     finally:
         os.close(fd)
 
