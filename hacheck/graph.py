@@ -128,7 +128,7 @@ class FlowGraph:
         by_id = flow.by_id
         running = flow.running
         top = []
-        for n in by_id.values():  # _is_flow_node and not _in_subflow, inlined: once per node
+        for n in by_id.values():  # _is_flow_node, and not inside a subflow: once per node
             if n.id not in running or n.type in _NOT_VERTICES or n.is_config:
                 continue
             c = by_id.get(n.z) if n.z else None
@@ -145,37 +145,38 @@ class FlowGraph:
                 self._expand(n.id, n.type[8:], (n.type[8:],))
         self._link_pairs: set[tuple[str, str]] = set()
         wire_attrs = _WIRE_ATTRS
+        # edges of every vertex in one loop (no call per vertex: it runs 100k times on a big flow)
         for v, n in list(node_at.items()):
             ntype = n.type
-            if ntype in _LINK_TYPES or ntype.startswith("subflow:") or SEP in v:
-                self._add_edges(v, n)
+            prefix = v.rpartition(SEP)[0] if SEP in v else ""
+            if ntype.startswith("subflow:"):
+                self._subflow_edges(v, n, prefix)
                 continue
-            # the common case (a plain node on a tab), _add_edges inlined: once per vertex
             wires = n.raw.get("wires")
-            if wires.__class__ is not list:
-                continue
-            out = succ[v]
-            for port, targets in enumerate(wires):
-                if targets.__class__ is not list:
-                    continue
-                for t in targets:
-                    if t.__class__ is str and t in node_at:
-                        attrs = wire_attrs[port] if port < _SHARED_PORTS else {"kind": "wire", "port": port}
-                        edges = out.get(t)
-                        if edges is None:
-                            out[t] = [attrs]
-                        else:
-                            edges.append(attrs)
+            if wires.__class__ is list:
+                out = succ[v]
+                for port, targets in enumerate(wires):
+                    if targets.__class__ is not list:
+                        continue
+                    for t in targets:
+                        if t.__class__ is not str:
+                            continue
+                        tv = prefix + SEP + t if prefix else t
+                        if tv in node_at:
+                            attrs = wire_attrs[port] if port < _SHARED_PORTS else {"kind": "wire", "port": port}
+                            edges = out.get(tv)
+                            if edges is None:
+                                out[tv] = [attrs]
+                            else:
+                                edges.append(attrs)
+            if ntype in _LINK_TYPES:
+                self._link_edges(v, n, prefix)
         for u, v in sorted(self._link_pairs):
             self.add_edge(u, v, kind="link")
         self._add_return_edges()
 
     def _is_flow_node(self, n: Node) -> bool:
         return n.id in self.flow.running and n.type not in _NOT_VERTICES and not n.is_config
-
-    def _in_subflow(self, n: Node) -> bool:
-        c = self.flow.container(n)
-        return c is not None and c.type == "subflow"
 
     def _expand(self, inst_v: str, sid: str, stack: tuple[str, ...]) -> None:
         inner_nodes = self._subflow_nodes.get(sid)
@@ -202,32 +203,6 @@ class FlowGraph:
         if v in self._node_at:
             return v
         return target if target in self._node_at and not prefix else None
-
-    def _add_edges(self, v: str, n: Node) -> None:
-        prefix = v.rpartition(SEP)[0]
-        ntype = n.type
-        if ntype.startswith("subflow:"):
-            self._subflow_edges(v, n, prefix)
-        else:
-            # wires: n.wires and _resolve inlined, as this runs for every vertex of the flow
-            wires = n.raw.get("wires")
-            node_at, out = self._node_at, self.succ[v]
-            for port, targets in enumerate(wires if isinstance(wires, list) else ()):
-                if not isinstance(targets, list):
-                    continue
-                for t in targets:
-                    if not isinstance(t, str):
-                        continue
-                    tv = prefix + SEP + t if prefix else t
-                    if tv in node_at:
-                        attrs = _WIRE_ATTRS[port] if port < _SHARED_PORTS else {"kind": "wire", "port": port}
-                        edges = out.get(tv)
-                        if edges is None:
-                            out[tv] = [attrs]
-                        else:
-                            edges.append(attrs)
-        if ntype in _LINK_TYPES:
-            self._link_edges(v, n, prefix)
 
     def _link_edges(self, v: str, n: Node, prefix: str) -> None:
         add = self.add_edge
