@@ -24,6 +24,6 @@ def dumps(value) -> str:
     if orjson is not None:
         try:
             return orjson.dumps(value).decode("utf-8")
-        except (TypeError, orjson.JSONEncodeError):
+        except TypeError:  # orjson.JSONEncodeError is one
             pass
     return _COMPACT(value)

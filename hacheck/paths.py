@@ -314,19 +314,15 @@ def path_text(flow: FlowFile, p: InputPath) -> str:
     return "".join(out)
 
 
-def describe_paths(flow: FlowFile, paths: list[InputPath], target: str) -> tuple[str, tuple[Related, ...]]:
+def describe_paths(flow: FlowFile, paths: Inputs, target: str) -> tuple[str, tuple[Related, ...]]:
     """(message fragment, related locations) for a finding on `target`: both at once, so
     each path's text is built once."""
     texts = [path_text(flow, p) for p in paths]
-    return _fed_by(texts, getattr(paths, "total", len(paths))), related_steps(flow, paths, target, texts)
-
-
-def fed_by(flow: FlowFile, paths: list[InputPath]) -> str:
-    """The message fragment naming the inputs: the shortest path, and the others."""
-    return _fed_by([path_text(flow, p) for p in paths], getattr(paths, "total", len(paths)))
+    return _fed_by(texts, paths.total), related_steps(flow, paths, target, texts)
 
 
 def _fed_by(texts: list[str], total: int) -> str:
+    """The message fragment naming the inputs: the shortest path, and the others."""
     if not texts:
         return ""
     text = texts[0]
