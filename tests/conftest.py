@@ -57,6 +57,25 @@ def _catalog():
     return load_catalog()
 
 
+@pytest.fixture
+def own_cache(tmp_path_factory, monkeypatch) -> None:
+    """A cache folder of the test's own: validated config files are cached per path, and
+    test folders are new every run. Modules that write config files use it for every test
+    (`pytestmark = pytest.mark.usefixtures("own_cache")`)."""
+    monkeypatch.setenv("HACHECK_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+
+
+@pytest.fixture
+def repo(tmp_path: Path, monkeypatch) -> Path:
+    """A project folder that is a repository root (so discovery never leaves it), made the
+    current directory, with plain output whatever CI runs the tests."""
+    (tmp_path / ".git").mkdir()
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("NO_COLOR", "1")
+    monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
+    return tmp_path
+
+
 @pytest.fixture(scope="session")
 def corpus() -> Path:
     if not (CORPUS / "manifest.tsv").is_file():

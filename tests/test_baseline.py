@@ -34,20 +34,7 @@ FLOW = [TAB, BROKER, mqtt("m1"), mqtt("m2", y=80), mqtt("dyn", y=120, dynamic=Tr
 SELECT = ["--select", "HA101,HA102"]  # and the HC rules, which always run
 
 
-
-@pytest.fixture(autouse=True)
-def _own_cache(tmp_path_factory, monkeypatch):
-    """Validated config files are cached per path; test folders are new every run."""
-    monkeypatch.setenv("HACHECK_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
-
-
-@pytest.fixture
-def repo(tmp_path: Path, monkeypatch) -> Path:
-    (tmp_path / ".git").mkdir()
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("NO_COLOR", "1")
-    monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
-    return tmp_path
+pytestmark = pytest.mark.usefixtures("own_cache")
 
 
 def invoke(*args: str):

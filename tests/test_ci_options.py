@@ -72,7 +72,7 @@ def test_skip_non_flows_with_only_non_flows_passes_quietly(tmp_path):
 
 
 @pytest.fixture
-def repo(tmp_path) -> Path:
+def flows_repo(tmp_path) -> Path:
     """A git repository with three committed flows, then: one edited, one new, one untouched."""
     root = tmp_path / "flows-repo"
     for name in ("a/flows.json", "b/flows.json", "c/flows.json"):
@@ -87,33 +87,33 @@ def repo(tmp_path) -> Path:
     return root
 
 
-def test_changed_since_checks_edited_and_untracked_flows_only(repo):
-    proc = run_cli("check", ".", "--changed-since", "HEAD", "-f", "json", cwd=repo)
+def test_changed_since_checks_edited_and_untracked_flows_only(flows_repo):
+    proc = run_cli("check", ".", "--changed-since", "HEAD", "-f", "json", cwd=flows_repo)
     assert _files(proc) == ["a/flows.json", "d/flows.json"]
     assert proc.returncode == 1 and proc.err == ""
 
 
-def test_changed_since_sees_committed_changes_and_takes_sub_paths(repo):
-    _git(repo, "add", "-A")
-    _git(repo, "commit", "-q", "-m", "second")
-    _write(repo / "b" / "flows.json", _flow("$share/h/jobs/#"))
-    assert _files(run_cli("check", ".", "--changed-since", "HEAD~1", "-f", "json", cwd=repo)) == ["a/flows.json", "b/flows.json", "d/flows.json"]
-    assert _files(run_cli("check", ".", "--changed-since", "HEAD", "-f", "json", cwd=repo)) == ["b/flows.json"]
-    assert _files(run_cli("check", "a", "c", "--changed-since", "HEAD~1", "-f", "json", cwd=repo)) == ["a/flows.json"]
-    assert _files(run_cli("check", "flows.json", "--changed-since", "HEAD", "-f", "json", cwd=repo / "b")) == ["flows.json"]
+def test_changed_since_sees_committed_changes_and_takes_sub_paths(flows_repo):
+    _git(flows_repo, "add", "-A")
+    _git(flows_repo, "commit", "-q", "-m", "second")
+    _write(flows_repo / "b" / "flows.json", _flow("$share/h/jobs/#"))
+    assert _files(run_cli("check", ".", "--changed-since", "HEAD~1", "-f", "json", cwd=flows_repo)) == ["a/flows.json", "b/flows.json", "d/flows.json"]
+    assert _files(run_cli("check", ".", "--changed-since", "HEAD", "-f", "json", cwd=flows_repo)) == ["b/flows.json"]
+    assert _files(run_cli("check", "a", "c", "--changed-since", "HEAD~1", "-f", "json", cwd=flows_repo)) == ["a/flows.json"]
+    assert _files(run_cli("check", "flows.json", "--changed-since", "HEAD", "-f", "json", cwd=flows_repo / "b")) == ["flows.json"]
 
 
-def test_changed_since_with_nothing_changed_passes(repo):
-    _git(repo, "add", "-A")
-    _git(repo, "commit", "-q", "-m", "second")
-    proc = run_cli("check", ".", "--changed-since", "HEAD", cwd=repo)
+def test_changed_since_with_nothing_changed_passes(flows_repo):
+    _git(flows_repo, "add", "-A")
+    _git(flows_repo, "commit", "-q", "-m", "second")
+    proc = run_cli("check", ".", "--changed-since", "HEAD", cwd=flows_repo)
     assert proc.returncode == 0, proc.out
     assert "0 files checked" in proc.out
 
 
 @pytest.mark.parametrize("ref", ["no-such-branch", "--output=/tmp/x", ""])
-def test_changed_since_an_unknown_ref_is_a_usage_error(repo, ref):
-    proc = run_cli("check", ".", "--changed-since", ref, cwd=repo)
+def test_changed_since_an_unknown_ref_is_a_usage_error(flows_repo, ref):
+    proc = run_cli("check", ".", "--changed-since", ref, cwd=flows_repo)
     assert proc.returncode == 2
     assert_clean_error(proc, "--changed-since")
     assert len(proc.err.strip().splitlines()) == 1
@@ -130,9 +130,9 @@ def test_changed_since_outside_a_git_repository_checks_everything_with_a_note(tm
     assert proc.returncode == 1
 
 
-def test_changed_since_without_git_checks_everything_with_a_note(repo, tmp_path):
+def test_changed_since_without_git_checks_everything_with_a_note(flows_repo, tmp_path):
     empty_path = tmp_path / "no-git-here"
     empty_path.mkdir()
-    proc = run_cli("check", ".", "--changed-since", "HEAD", "-f", "json", cwd=repo, env={"PATH": str(empty_path)})
+    proc = run_cli("check", ".", "--changed-since", "HEAD", "-f", "json", cwd=flows_repo, env={"PATH": str(empty_path)})
     assert _files(proc) == ["a/flows.json", "b/flows.json", "c/flows.json", "d/flows.json", "ignored/flows.json"]
     assert "git is not installed" in proc.err

@@ -53,18 +53,7 @@ def shown(monkeypatch, cwd: Path, *args: str) -> dict:
     return json.loads(r.stdout)["values"]
 
 
-
-@pytest.fixture(autouse=True)
-def _own_cache(tmp_path_factory, monkeypatch):
-    """Validated config files are cached per path; test folders are new every run."""
-    monkeypatch.setenv("HACHECK_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
-
-
-@pytest.fixture
-def repo(tmp_path: Path) -> Path:
-    """A project folder that is a repository root, so discovery never leaves it."""
-    (tmp_path / ".git").mkdir()
-    return tmp_path
+pytestmark = pytest.mark.usefixtures("own_cache")
 
 
 # --- presets -------------------------------------------------------------------------------------
