@@ -103,7 +103,8 @@ def measure(revs: list[str], flow: Path) -> list[Count]:
                 continue
             commit = _resolve(rev)
             tree = Path(tmp) / f"tree{i}"
-            subprocess.run(["git", "worktree", "add", "--detach", "-q", str(tree), commit], cwd=REPO, check=True)
+            # no post-checkout hook of the user's: this checkout is ours, not theirs
+            subprocess.run(["git", "-c", "core.hooksPath=/dev/null", "worktree", "add", "--detach", "-q", str(tree), commit], cwd=REPO, check=True)
             try:
                 out.append(count(tree, rev, commit, flow, report))
             finally:
