@@ -22,11 +22,11 @@ from hacheck.model import FlowFile, Node
 SEP = "\x1f"
 _NOT_VERTICES = frozenset({"tab", "subflow", "group"})  # structure, not message hops
 _LINK_TYPES = frozenset({"link out", "link in", "link call"})
-MAX_VERTICES = 2_000_000
+MAX_VERTICES = 2_000_000  # nested subflows multiply; past this, instances are not expanded
 # Edge attributes are read, never changed: the wires of a 100k-node flow share these few
 # dicts rather than make one each
 _SHARED_PORTS = 16
-_WIRE_ATTRS = tuple({"kind": "wire", "port": p} for p in range(_SHARED_PORTS))  # nested subflows multiply; past this, instances are not expanded
+_WIRE_ATTRS = tuple({"kind": "wire", "port": p} for p in range(_SHARED_PORTS))
 
 
 def base_id(vertex: str) -> str:
