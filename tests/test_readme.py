@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 
-from tests.conftest import REPO
+from tests.conftest import REPO, run_cli
 
 
 def _json_example() -> dict:
@@ -17,10 +15,9 @@ def _json_example() -> dict:
 
 
 def test_readme_json_example_is_the_real_output_of_the_example_flow():
-    res = subprocess.run([sys.executable, "-m", "hacheck", "check", "fixtures/example/flows.json", "-f", "json"],
-                         cwd=REPO, capture_output=True, text=True, check=False)
-    assert res.returncode == 1, res.stderr
-    real = json.loads(res.stdout)
+    res = run_cli("check", "fixtures/example/flows.json", "-f", "json")
+    assert res.returncode == 1, res.err
+    real = json.loads(res.out)
     shown = _json_example()
     assert shown["findings"], "the example shows at least one finding"
     for f in shown["findings"]:

@@ -25,10 +25,9 @@ import json
 import os
 import re
 import subprocess
-import threading
 import uuid
 from functools import lru_cache
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
@@ -36,6 +35,7 @@ import pytest
 from hacheck import reporters
 from hacheck.catalog import load_catalog
 from tests.conftest import REPO, run_cli
+from tests.http_json import send_json, serving
 
 _RUN = uuid.uuid4().hex[:10]
 
@@ -243,12 +243,7 @@ class _Echo(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length).decode("utf-8", "replace") if length else ""
         echo = f"bad request: {body} {dict(self.headers)}"
-        data = json.dumps({"code": "echo", "message": echo, "error": echo}).encode()
-        self.send_response(self.status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        send_json(self, self.status, {"code": "echo", "message": echo, "error": echo})
 
     do_GET = do_POST = do_PUT = do_DELETE = _serve
     status = 500
@@ -265,35 +260,19 @@ class _RejectingNodeRed(_Echo):
 
     def do_GET(self):
         answers = {"/flows": (200, {"flows": [], "rev": "r0"}), "/flows/state": (404, {}), "/nodes": (401, {})}
-        status, body = answers.get(self.path.split("?")[0], (404, {}))
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-
-def _serve(handler):
-    srv = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=srv.serve_forever, daemon=True).start()
-    return srv, f"http://127.0.0.1:{srv.server_address[1]}"
+        send_json(self, *answers.get(self.path.split("?")[0], (404, {})))
 
 
 @pytest.fixture
 def echo_server():
-    srv, url = _serve(_Echo)
-    yield url
-    srv.shutdown()
-    srv.server_close()
+    with serving(_Echo) as url:
+        yield url
 
 
 @pytest.fixture
 def rejecting_node_red():
-    srv, url = _serve(_RejectingNodeRed)
-    yield url
-    srv.shutdown()
-    srv.server_close()
+    with serving(_RejectingNodeRed) as url:
+        yield url
 
 
 def _targets(unreachable: str, echo: str) -> str:

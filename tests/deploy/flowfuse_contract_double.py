@@ -34,6 +34,8 @@ import time
 from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from tests.http_json import send_json
+
 _ids = itertools.count(100)
 
 
@@ -109,12 +111,7 @@ class FlowFuseContractDouble:
                 pass
 
             def _send(self, status: int, body: object) -> None:
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                send_json(self, status, body)
 
             def _body(self):
                 n = int(self.headers.get("Content-Length") or 0)

@@ -6,11 +6,12 @@ answering) and records what it received. Not a model of any real server.
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from tests.http_json import send_json
 
 
 @dataclass
@@ -47,13 +48,8 @@ class ScriptedServer:
                     reply = outer.replies.pop(0) if len(outer.replies) > 1 else outer.replies[0]
                 if reply.delay:
                     time.sleep(reply.delay)
-                data = json.dumps(reply.body).encode()
                 try:
-                    self.send_response(reply.status)
-                    self.send_header("Content-Type", "application/json")
-                    self.send_header("Content-Length", str(len(data)))
-                    self.end_headers()
-                    self.wfile.write(data)
+                    send_json(self, reply.status, reply.body)
                 except (BrokenPipeError, ConnectionResetError):
                     pass  # the client gave up (timeout test)
 
