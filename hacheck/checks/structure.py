@@ -40,7 +40,7 @@ def dangling_reference(ctx, rule) -> Iterator[Hit]:
     ids = flow.by_id
     missing_z: dict[str, list] = {}
     special = _SPECIAL_TYPES
-    for n in flow.by_id.values():
+    for n in ids.values():
         z = n.z
         if z and z not in ids:
             missing_z.setdefault(z, []).append(n)
@@ -57,14 +57,14 @@ def dangling_reference(ctx, rule) -> Iterator[Hit]:
         ntype = n.type
         if ntype not in special and not ntype.startswith("subflow:"):
             continue  # the checks below are for a few types only
-        if n.type in ("link in", "link out", "link call"):
+        if ntype in ("link in", "link out", "link call"):
             links = n.raw.get("links")
             for t in links if isinstance(links, list) else ():
                 if isinstance(t, str) and t not in ids:
                     yield _dangling(n, "links", t, "link node")
-        if n.type.startswith("subflow:") and n.type[8:] not in flow.subflows:
-            yield _dangling(n, "type", n.type[8:], "subflow definition")
-        if n.type == "group":
+        if ntype.startswith("subflow:") and ntype[8:] not in flow.subflows:
+            yield _dangling(n, "type", ntype[8:], "subflow definition")
+        if ntype == "group":
             members = n.raw.get("nodes")
             for t in members if isinstance(members, list) else ():
                 if isinstance(t, str) and t not in ids:
