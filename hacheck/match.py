@@ -30,6 +30,18 @@ def _regex(pattern: str) -> re.Pattern:
     return re.compile(pattern)
 
 
+def _gt(v, x) -> bool:
+    """A number, or a string the editor wrote for one ('60'), greater than x."""
+    if isinstance(v, bool) or v is _MISSING:
+        return False
+    if isinstance(v, str):
+        try:
+            v = float(v)
+        except ValueError:
+            return False
+    return isinstance(v, (int, float)) and v > x
+
+
 def _truthy(v) -> bool:
     if v is _MISSING:
         return False
@@ -50,6 +62,7 @@ OPS: dict[str, Callable[[object, object], bool]] = {
     "endswith": lambda v, x: isinstance(v, str) and v.endswith(x),
     "truthy": lambda v, x: _truthy(v),
     "falsy": lambda v, x: not _truthy(v),
+    "gt": _gt,
     "exists": lambda v, x: v is not _MISSING,
     "missing": lambda v, x: v is _MISSING,
 }
