@@ -1,4 +1,22 @@
-"""Shared helpers: run the real CLI, find the corpus, check small flows in-process."""
+"""Shared helpers: run the real CLI, find the corpus, check small flows in-process.
+
+The corpus of real flows (third-party files from public repositories, pinned by repository,
+path, commit and sha256 in tests/corpus-manifest.tsv) is found in ONE place, here:
+
+- `corpus_dir() -> Path`: the corpus folder (holding `manifest.tsv` and `files/`):
+  `$HACHECK_CORPUS` if set, else `../shared/corpus` beside the repository when it holds a
+  manifest, else `.cache/corpus` in the repository (where `scripts/fetch-corpus` puts it).
+  It does not check that the folder is there: use it outside pytest (benchmarks) or in a
+  helper of a test that already takes the `corpus` fixture.
+- the `corpus` fixture (session scope): that folder, for any test that reads the corpus.
+  When the corpus is absent the test is skipped with one line saying how to get it, and
+  under `CI=true` (as `.ci/run` sets) it fails, so CI cannot go green without the corpus.
+- `corpus_manifest() -> list[dict]`: the manifest rows (column name -> text); from the
+  committed manifest when the corpus is absent, so parametrize lists built at import time
+  are the same either way and the tests are then skipped by the fixture, not lost.
+
+No test or benchmark reaches outside the repository any other way (tests/test_no_outside_paths.py).
+"""
 
 from __future__ import annotations
 
@@ -11,7 +29,6 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-CORPUS = (REPO / ".." / "shared" / "corpus").resolve()
 FIXTURES = REPO / "fixtures"
 
 
@@ -76,14 +93,51 @@ def repo(tmp_path: Path, monkeypatch) -> Path:
     return tmp_path
 
 
+# --- the corpus of real flows: the one place that says where it is -----------------------------
+
+CORPUS_ENV = "HACHECK_CORPUS"
+COMMITTED_MANIFEST = REPO / "tests" / "corpus-manifest.tsv"
+
+
+def corpus_dir() -> Path:
+    """The corpus folder (`manifest.tsv` and `files/`); whether it is there is not checked."""
+    if os.environ.get(CORPUS_ENV):
+        return Path(os.environ[CORPUS_ENV]).expanduser().resolve()
+    beside = REPO.parent / "shared" / "corpus"
+    if (beside / "manifest.tsv").is_file():
+        return beside.resolve()
+    return REPO / ".cache" / "corpus"
+
+
+def _corpus_missing() -> str | None:
+    """Why the corpus cannot be used, in one line; None when it can."""
+    where = corpus_dir()
+    if (where / "manifest.tsv").is_file() and (where / "files").is_dir():
+        return None
+    return f"corpus not found at {where}: set {CORPUS_ENV} or run scripts/fetch-corpus"
+
+
 @pytest.fixture(scope="session")
 def corpus() -> Path:
-    if not (CORPUS / "manifest.tsv").is_file():
-        pytest.fail(f"the shared corpus is missing at {CORPUS}: it is part of the test inputs")
-    return CORPUS
+    missing = _corpus_missing()
+    if missing is None:
+        return corpus_dir()
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"{missing} (CI=true: the corpus tests must run in CI)", pytrace=False)
+    pytest.skip(missing)
 
 
 def corpus_manifest() -> list[dict]:
-    rows = (CORPUS / "manifest.tsv").read_text("utf-8").splitlines()
+    manifest = corpus_dir() / "manifest.tsv"
+    rows = (manifest if manifest.is_file() else COMMITTED_MANIFEST).read_text("utf-8").splitlines()
     head = rows[0].split("\t")
     return [dict(zip(head, r.split("\t"))) for r in rows[1:] if r.strip()]
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    """Say once, at the end, why the corpus tests were skipped (skip reasons are not shown
+    without -rs)."""
+    missing = _corpus_missing()
+    skipped = [r for r in terminalreporter.stats.get("skipped", []) if missing and missing in str(r.longrepr)]
+    if skipped:
+        terminalreporter.write_line(f"SKIPPED {len(skipped)} corpus tests: {missing}", yellow=True, bold=True)

@@ -8,16 +8,12 @@ change has to be looked at against real flows.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from hacheck.catalog import load_catalog
 from hacheck.config import Config
 from hacheck.loader import discover, read_source
 from hacheck.runner import check_one
-
-CORPUS = Path(__file__).resolve().parents[1] / ".." / "shared" / "corpus" / "files"
 
 PINNED: dict[str, dict[str, set[str]]] = {
     # Home Assistant flow, 1205 nodes, 42 subflows, 226 disabled nodes. The 3 repeating injects
@@ -181,8 +177,8 @@ def catalog():
 
 
 @pytest.mark.parametrize("name", sorted(PINNED), ids=lambda n: n[:3])
-def test_routing_findings_are_pinned(name, catalog):
-    path = CORPUS / name
+def test_routing_findings_are_pinned(name, catalog, corpus):
+    path = corpus / "files" / name
     assert path.is_file(), f"corpus file missing: {path}"
     flow = read_source(discover([str(path)])[0])
     result = check_one(flow, catalog, Config(select=("HA1",)))
@@ -199,11 +195,11 @@ def test_routing_findings_are_pinned(name, catalog):
         )
 
 
-def test_no_finding_is_reported_twice(catalog):
+def test_no_finding_is_reported_twice(catalog, corpus):
     """One node, one finding per rule: a node reached through several subflow instances or
     paths must not be listed once per path."""
     for name in sorted(PINNED):
-        flow = read_source(discover([str(CORPUS / name)])[0])
+        flow = read_source(discover([str(corpus / "files" / name)])[0])
         result = check_one(flow, catalog, Config(select=("HA1",)))
         keys = [(f.rule_id, f.node_id, f.path, f.detail) for f in result.findings if f.rule_id.startswith("HA1")]
         assert len(keys) == len(set(keys)), name

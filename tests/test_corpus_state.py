@@ -12,7 +12,7 @@ import pytest
 from hacheck.config import Config
 from hacheck.loader import parse_bytes
 from hacheck.runner import check_one
-from tests.conftest import CORPUS, _catalog
+from tests.conftest import _catalog, corpus_dir
 
 MINE = ("HA200", "HA201", "HA202", "HA203", "SEC301")
 
@@ -85,7 +85,7 @@ REVIEWED = {
 
 
 def _findings(name: str):
-    path = CORPUS / "files" / name
+    path = corpus_dir() / "files" / name  # its callers take the `corpus` fixture
     assert path.is_file(), f"corpus file missing: {path}"
     flow = parse_bytes(name, path.read_bytes())
     return [f for f in check_one(flow, _catalog(), Config(select=MINE)).findings if f.rule_id in MINE]
@@ -111,7 +111,7 @@ def test_reviewed_findings_say_where_the_messages_come_from(corpus):
 
 def test_no_function_in_the_corpus_fails_to_parse(corpus):
     """tree-sitter reads every function of the real flows: HA200 stays quiet on all of them."""
-    for path in sorted((CORPUS / "files").glob("*.json")):
+    for path in sorted((corpus / "files").glob("*.json")):
         flow = parse_bytes(path.name, path.read_bytes())
         found = [f for f in check_one(flow, _catalog(), Config(select=("HA200",))).findings if f.rule_id == "HA200"]
         assert found == [], (path.name, [f.message for f in found])

@@ -8,7 +8,6 @@ import pytest
 
 from hacheck import fastjson
 from hacheck.reporters import json_report
-from tests.conftest import CORPUS
 
 
 def test_orjson_is_installed_where_the_benchmarks_run():
@@ -26,12 +25,12 @@ def test_compact_encoding_is_the_same_with_and_without_orjson(monkeypatch, value
     assert fastjson.dumps(value) == with_orjson == json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
-def test_json_report_is_byte_identical_without_orjson(monkeypatch):
+def test_json_report_is_byte_identical_without_orjson(monkeypatch, corpus):
     from hacheck.config import Config
     from hacheck.loader import Source
     from hacheck.runner import check_sources
 
-    flows = sorted(CORPUS.glob("**/*.json"))[:12]
+    flows = sorted(corpus.glob("**/*.json"))[:12]
     result = check_sources([Source(str(p), str(p)) for p in flows], Config(), jobs=1)
     assert len(result.findings) > 10
 

@@ -15,7 +15,7 @@ from hacheck.config import Config
 from hacheck.engine import check_flow
 from hacheck.fix import FIXERS, fix_text
 from hacheck.loader import parse_bytes
-from tests.conftest import CORPUS, assert_clean_error, corpus_manifest, run_cli
+from tests.conftest import assert_clean_error, corpus_manifest, run_cli
 
 RULES = load_catalog()
 FIXABLE = {r.id for r in RULES if r.fixable}
@@ -164,7 +164,7 @@ def test_every_fixable_rule_has_a_fixer():
 
 # --- property tests over the real corpus ---------------------------------------------------
 
-_CORPUS_FILES = [r["local_name"] for r in corpus_manifest() if not r["notes"].startswith("MALFORMED")] if (CORPUS / "manifest.tsv").is_file() else []
+_CORPUS_FILES = [r["local_name"] for r in corpus_manifest() if not r["notes"].startswith("MALFORMED")]
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -174,8 +174,8 @@ _CORPUS_FILES = [r["local_name"] for r in corpus_manifest() if not r["notes"].st
     crlf=st.booleans(),
     trailing_newline=st.booleans(),
 )
-def test_fix_properties_on_corpus(name, indent, crlf, trailing_newline):
-    doc = json.loads((CORPUS / "files" / name).read_text("utf-8"))
+def test_fix_properties_on_corpus(corpus, name, indent, crlf, trailing_newline):
+    doc = json.loads((corpus / "files" / name).read_text("utf-8"))
     text = json.dumps(doc, indent=indent, ensure_ascii=False) + ("\n" if trailing_newline else "")
     if crlf:
         text = text.replace("\n", "\r\n")

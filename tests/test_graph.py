@@ -6,7 +6,6 @@ import json
 
 from hacheck.graph import SEP, FlowGraph, base_id
 from hacheck.loader import Source, parse_bytes, read_source
-from tests.conftest import CORPUS
 
 
 def _graph(nodes):
@@ -17,17 +16,17 @@ def _edges(g, kind=None):
     return {(u, v) for u, v, a in g.edges() if kind is None or a["kind"] == kind}
 
 
-def _corpus_graph(name):
-    f = CORPUS / "files" / name
+def _corpus_graph(corpus, name):
+    f = corpus / "files" / name
     return FlowGraph(read_source(Source(name, str(f))))
 
 
-def test_corpus_subflow_instance_edges():
+def test_corpus_subflow_instance_edges(corpus):
     # 083: subflow 6dc0247c.d7210c has input -> 9d85d137.fe487; outputs 0..2 come from
     # switch 974bd48d.c253e8 ports 0..2 and output 3 from function 5bc7345c.07b1cc port 1.
     # Its instance 587bab85.857fe4 wires its 4 outputs to e85a9609.74ddd8, 8c90dfc.28f2f2,
     # df484d95.35a35 and 13c8aaf9.466e05. Read off the file by hand.
-    g = _corpus_graph("083__zachowj__node-red-contrib-home-assistant-websocket__examples_cookbook_actionable-notifications-subflow-for-android_use-case-01.json")
+    g = _corpus_graph(corpus, "083__zachowj__node-red-contrib-home-assistant-websocket__examples_cookbook_actionable-notifications-subflow-for-android_use-case-01.json")
     inst = "587bab85.857fe4"
     assert (inst, inst + SEP + "9d85d137.fe487") in _edges(g, "subflow-in")
     assert _edges(g, "subflow-out") == {
@@ -42,11 +41,11 @@ def test_corpus_subflow_instance_edges():
     assert not any(u == inst and a["kind"] == "wire" for u, v, a in g.edges())
 
 
-def test_corpus_links_and_junctions():
+def test_corpus_links_and_junctions(corpus):
     # 086: link out 560371c044ee9e19 (mode link) -> link in c203417099e22d29, which is wired
     # to 90794d03f65a40d4 and c928f8a757e6370e; junction 195a61f93a912086 -> 90794d03f65a40d4
     # and is fed by 454da28ef00e68b6.
-    g = _corpus_graph("086__TotallyInformation__node-red-contrib-uibuilder__examples_No-code_no-code-examples.json")
+    g = _corpus_graph(corpus, "086__TotallyInformation__node-red-contrib-uibuilder__examples_No-code_no-code-examples.json")
     e = _edges(g)
     assert ("560371c044ee9e19", "c203417099e22d29") in _edges(g, "link")
     assert {("c203417099e22d29", "90794d03f65a40d4"), ("c203417099e22d29", "c928f8a757e6370e")} <= e

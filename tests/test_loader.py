@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from hacheck.loader import Source, UsageError, discover, parse_bytes, read_source
-from tests.conftest import CORPUS, assert_clean_error, corpus_manifest, run_cli
+from tests.conftest import assert_clean_error, corpus_manifest, run_cli
 
 TAB = {"id": "t1", "type": "tab", "label": "Main"}
 INJ = {"id": "n1", "type": "inject", "z": "t1", "x": 100, "y": 40, "wires": [["n2"]]}
@@ -174,11 +174,7 @@ def test_missing_path_raises_usage_error_in_the_api(tmp_path):
 # --- the real corpus ----------------------------------------------------------------------
 
 
-def _corpus_rows():
-    return corpus_manifest() if (CORPUS / "manifest.tsv").is_file() else []
-
-
-@pytest.mark.parametrize("row", _corpus_rows(), ids=lambda r: r["local_name"][:40])
+@pytest.mark.parametrize("row", corpus_manifest(), ids=lambda r: r["local_name"][:40])
 def test_every_corpus_flow_loads(corpus, row):
     f = corpus / "files" / row["local_name"]
     ff = read_source(Source(row["local_name"], str(f)))

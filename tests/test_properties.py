@@ -49,7 +49,7 @@ from hacheck.catalog import load_catalog
 from hacheck.config import Config
 from hacheck.loader import parse_bytes
 from hacheck.runner import RunResult, check_one, lint_paths
-from tests.conftest import CORPUS, FIXTURES, run_cli
+from tests.conftest import FIXTURES, run_cli
 
 RULES = load_catalog()
 CATEGORY = {r.id: r.category for r in RULES}
@@ -243,8 +243,8 @@ def test_random_flows_check_and_render_the_same_every_time(doc):
 
 
 @lru_cache(maxsize=1)
-def corpus_docs() -> list[tuple[str, bytes]]:
-    return [(p.name, p.read_bytes()) for p in sorted((CORPUS / "files").iterdir())]
+def corpus_docs(corpus: Path) -> list[tuple[str, bytes]]:
+    return [(p.name, p.read_bytes()) for p in sorted((corpus / "files").iterdir())]
 
 
 _ODD = st.one_of(st.none(), st.booleans(), st.integers(-5, 5), st.floats(allow_nan=False, allow_infinity=False),
@@ -290,8 +290,8 @@ def mutate(nodes: list, m: tuple) -> None:
 
 @FAST
 @given(st.data())
-def test_mutated_corpus_flows_never_crash(data):
-    name, raw = data.draw(st.sampled_from(corpus_docs()), label="file")
+def test_mutated_corpus_flows_never_crash(corpus, data):
+    name, raw = data.draw(st.sampled_from(corpus_docs(corpus)), label="file")
     try:
         doc = json.loads(raw)
     except ValueError:
@@ -390,10 +390,10 @@ def _cli_outputs(tmp: Path, paths: list[str], tag: str, hash_seed: str, jobs: st
     return proc.returncode, out
 
 
-def test_corpus_output_is_byte_identical_across_processes_hash_seeds_and_jobs(tmp_path):
+def test_corpus_output_is_byte_identical_across_processes_hash_seeds_and_jobs(tmp_path, corpus):
     """Hash randomisation changes set and dict-of-set orders between processes, which one
     process never sees; -j 2 merges results from a pool. The whole corpus, every format."""
-    files = [str(p) for p in sorted((CORPUS / "files").iterdir())]
+    files = [str(p) for p in sorted((corpus / "files").iterdir())]
     code1, first = _cli_outputs(tmp_path, files, "a", "0", "1")
     code2, second = _cli_outputs(tmp_path, files, "b", "4242", "2")
     assert code1 == code2 == 1
