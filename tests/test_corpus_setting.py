@@ -13,6 +13,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import COMMITTED_MANIFEST, REPO, corpus_dir
 
 # a test module of its own, run by a pytest of its own with the conftest as a plugin, so the
@@ -112,3 +114,17 @@ def _rows(manifest: Path) -> list[dict]:
     head = lines[0].split("\t")
     assert all(len(ln.split("\t")) == len(head) for ln in lines[1:]), manifest
     return [dict(zip(head, ln.split("\t"))) for ln in lines[1:]]
+
+
+def test_no_corpus_file_is_committed():
+    """The flows belong to their authors: the repository pins them, it never holds them."""
+    listed = subprocess.run(["git", "ls-files", "-z"], cwd=REPO, capture_output=True, timeout=60)
+    if listed.returncode != 0:
+        pytest.skip("not a git checkout")
+    pinned = {(int(r["bytes"]), r["sha256"]): r["local_name"] for r in _rows(COMMITTED_MANIFEST)}
+    sizes = {size for size, _ in pinned}
+    for name in filter(None, listed.stdout.decode().split("\0")):
+        f = REPO / name
+        if f.is_file() and not f.is_symlink() and f.stat().st_size in sizes:
+            data = f.read_bytes()
+            assert (len(data), hashlib.sha256(data).hexdigest()) not in pinned, f"{name} is the corpus file {pinned[(len(data), hashlib.sha256(data).hexdigest())]}"
