@@ -59,3 +59,11 @@ def test_installed_tool_checks_a_flow_outside_the_checkout(installed, tmp_path):
     where = subprocess.run([str(installed / "bin" / "python"), "-c", "import hacheck; print(hacheck.__file__)"],
                            capture_output=True, text=True, cwd=tmp_path)
     assert str(installed) in where.stdout
+
+
+def test_the_test_extra_installs_the_build_backend():
+    """The wheel above is built without build isolation (nothing downloaded while testing), so
+    the backend [build-system] requires must come with `pip install -e .[test]`."""
+    tomllib = pytest.importorskip("tomllib")
+    meta = tomllib.loads((REPO / "pyproject.toml").read_text("utf-8"))
+    assert set(meta["build-system"]["requires"]) <= set(meta["project"]["optional-dependencies"]["test"])
