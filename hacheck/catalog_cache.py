@@ -42,15 +42,15 @@ def rule_files(directory: Path) -> list[Path]:
 
 
 def _key(directory: Path, files: list[Path]) -> dict:
-    from hacheck import __version__, catalog
+    from hacheck import __version__, rule_file
 
-    pkg = Path(catalog.__file__).resolve().parent
+    pkg = Path(rule_file.__file__).resolve().parent
 
     def stamp(p: Path) -> list:
         st = p.stat()
         return [p.name, st.st_size, st.st_mtime_ns]
 
-    code = [pkg / "catalog.py", pkg / "catalog_cache.py", pkg / "schemas" / catalog.SCHEMA_FILE]
+    code = [pkg / "rule_file.py", pkg / "catalog.py", pkg / "catalog_cache.py", pkg / "schemas" / rule_file.SCHEMA_FILE]
     return {
         "format": FORMAT,
         "version": __version__,
@@ -71,7 +71,7 @@ def _cache_file(directory: Path) -> Path | None:
 
 def load_bundled(directory: Path):
     """The rules of `directory`, from the cache when it is current, else read and validated."""
-    from hacheck.catalog import CatalogError, load_dir, read_rule_data, rule_from_data
+    from hacheck.rule_file import CatalogError, _yaml, load_dir, read_rule_data, rule_from_data
 
     if not directory.is_dir():
         raise CatalogError(f"{directory}: rule pack directory not found")
@@ -87,8 +87,6 @@ def load_bundled(directory: Path):
             return [rule_from_data(data, source, validated=True) for source, data in cached]
         except Exception:  # noqa: BLE001 - a cache that does not fit is only a cache miss:
             pass  # reading the files again gives the real error, if there is one
-    from hacheck.catalog import _yaml
-
     yaml = _yaml()
     entries, rules = [], []
     for p in files:  # file by file, so the first bad file is the one reported, as load_dir does
