@@ -20,6 +20,7 @@ import re
 from dataclasses import dataclass, field
 
 from hacheck.findings import Finding, Hit, Suppression
+from hacheck.render import make_finding
 
 KEYWORD = "hacheck-disable"
 # at the start of a line, optionally behind markdown list/quote markers or a backtick
@@ -127,8 +128,6 @@ class Suppressor:
     # --- per file --------------------------------------------------------------------------------
 
     def apply(self, flow, findings: list[Finding]) -> list[Finding]:
-        from hacheck.engine import make_finding
-
         ds = directives(flow) if flow.by_id else []
         extra: list[Finding] = []
         by_host: dict[str, list[Directive]] = {}
@@ -160,8 +159,6 @@ class Suppressor:
         return out + extra
 
     def _resolve(self, d: Directive, flow) -> list[Finding]:
-        from hacheck.engine import make_finding
-
         problems = []
         for ref in d.refs:
             rule = self.by_ref.get(ref)
@@ -240,7 +237,6 @@ class Suppressor:
     def finish(self) -> dict[str, list[Finding]]:
         """HC005 for config entries that matched nothing, by the file they point into; notes for
         entries whose node or tab is in none of the checked files."""
-        from hacheck.engine import make_finding
         from hacheck.model import FlowFile
 
         late: dict[str, list[Finding]] = {}
