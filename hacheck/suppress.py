@@ -9,22 +9,21 @@ covers the nodes inside. A suppressed finding is marked, never dropped, so JSON 
 it with its reason. A suppression that matched nothing is HC005, so it cannot linger and hide the
 next problem at that place; a directive without a rule or a reason is HC006 and suppresses
 nothing. HC005 needs every other finding first, so it is made here after matching rather than in
-the check pass; HC006 for the directive's syntax comes from the check pass (its `impl`), and for
-rule names it does not know from here, where the catalogue is at hand.
+the check pass; HC006 for the directive's syntax comes from the check pass (its `impl`, in
+checks/suppressions.py), and for rule names it does not know from here, where the catalogue is
+at hand. Reading the directives out of the Descriptions is directives.py.
 """
 
 from __future__ import annotations
 
 import difflib
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
+from hacheck.directives import KEYWORD, Directive, directives
 from hacheck.findings import Finding, Hit, Suppression
 from hacheck.render import make_finding
 
-KEYWORD = "hacheck-disable"
-# at the start of a line, optionally behind markdown list/quote markers or a backtick
-_LINE_RE = re.compile(r"^[ \t]*(?:[>*+-][ \t]*)*`?hacheck-disable(?![\w-])(?P<rest>[^\n]*)$", re.MULTILINE)
 # an unreadable file carries no directives, and a crash of hacheck is a bug to report: neither
 # may be hidden, or a gate would pass on a file it never checked
 NEVER_SUPPRESSED = frozenset({"HC000", "HC001", "HC002"})
@@ -32,55 +31,6 @@ NEVER_SUPPRESSED = frozenset({"HC000", "HC001", "HC002"})
 META = frozenset({"HC005", "HC006"})
 CONTAINERS = frozenset({"tab", "subflow", "group"})
 UNUSED, INVALID = "HC005", "HC006"
-
-
-@dataclass
-class Directive:
-    host: str  # id of the node whose Description holds it
-    text: str
-    refs: tuple[str, ...]
-    reason: str
-    problem: str | None = None  # why it is invalid (then it suppresses nothing)
-    ids: dict[str, str] = field(default_factory=dict)  # resolved rule id -> ref as written
-    used: set[str] = field(default_factory=set)
-
-
-def parse(host: str, info: str) -> list[Directive]:
-    out = []
-    for m in _LINE_RE.finditer(info):
-        rest = m["rest"].strip().strip("`").strip()
-        refs_part, sep, reason = rest.partition("--")
-        refs = tuple(r for r in re.split(r"[\s,]+", refs_part.strip()) if r)
-        reason = reason.strip()
-        text = f"{KEYWORD} {rest}".strip()
-        problem = None
-        if not refs:
-            problem = f"names no rule (write '{KEYWORD} HA101 -- reason')"
-        elif not sep or not reason:
-            problem = f"gives no reason (write it after ' -- ': '{KEYWORD} {', '.join(refs)} -- why this is safe here')"
-        out.append(Directive(host, text, refs, reason, problem))
-    return out
-
-
-def directives(flow) -> list[Directive]:
-    out: list[Directive] = []
-    for node in flow.by_id.values():
-        info = node.raw.get("info")
-        if isinstance(info, str) and KEYWORD in info:
-            out.extend(parse(node.id, info))
-    return out
-
-
-def invalid_suppression(ctx, rule):
-    """HC006 from the check pass: directives without a rule or a reason."""
-    for d in directives(ctx.flow):
-        if d.problem:
-            yield Hit(d.host, args={"directive": d.text, "problem": d.problem}, path="/info", detail=d.text)
-
-
-def unused_suppression(ctx, rule):
-    """HC005 is produced by `Suppressor` once every other finding is known; nothing to do here."""
-    return iter(())
 
 
 @dataclass

@@ -4,16 +4,15 @@ A rule's YAML names its check with `impl:`; the engine calls `check(ctx, rule)`,
 yields Hits. One module per concern; this table is the whole registry.
 """
 
-from hacheck import suppress
-from hacheck.checks import context_state, routing, secrets, state, structure
+from hacheck.checks import context_state, routing, secrets, state, structure, suppressions
 
 CHECKS = {
     "unreadable-flow": structure.unreadable_flow,
     "not-a-flow": structure.not_a_flow,
     "duplicate-node-id": structure.duplicate_node_id,
     "dangling-reference": structure.dangling_reference,
-    "unused-suppression": suppress.unused_suppression,
-    "invalid-suppression": suppress.invalid_suppression,
+    "unused-suppression": suppressions.unused_suppression,
+    "invalid-suppression": suppressions.invalid_suppression,
     "mqtt-fixed-client-id": routing.fixed_client_id,
     "mqtt-announcement-per-replica": routing.announcement_per_replica,
     "timer-per-replica": routing.timer_per_replica,

@@ -1,0 +1,49 @@
+"""`hacheck-disable` directives: the lines in a node's Description (`info`) that suppress
+findings, parsed. What they suppress, and HC005/HC006 about them, is suppress.py's business.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+KEYWORD = "hacheck-disable"
+# at the start of a line, optionally behind markdown list/quote markers or a backtick
+_LINE_RE = re.compile(r"^[ \t]*(?:[>*+-][ \t]*)*`?hacheck-disable(?![\w-])(?P<rest>[^\n]*)$", re.MULTILINE)
+
+
+@dataclass
+class Directive:
+    host: str  # id of the node whose Description holds it
+    text: str
+    refs: tuple[str, ...]
+    reason: str
+    problem: str | None = None  # why it is invalid (then it suppresses nothing)
+    ids: dict[str, str] = field(default_factory=dict)  # resolved rule id -> ref as written
+    used: set[str] = field(default_factory=set)
+
+
+def parse(host: str, info: str) -> list[Directive]:
+    out = []
+    for m in _LINE_RE.finditer(info):
+        rest = m["rest"].strip().strip("`").strip()
+        refs_part, sep, reason = rest.partition("--")
+        refs = tuple(r for r in re.split(r"[\s,]+", refs_part.strip()) if r)
+        reason = reason.strip()
+        text = f"{KEYWORD} {rest}".strip()
+        problem = None
+        if not refs:
+            problem = f"names no rule (write '{KEYWORD} HA101 -- reason')"
+        elif not sep or not reason:
+            problem = f"gives no reason (write it after ' -- ': '{KEYWORD} {', '.join(refs)} -- why this is safe here')"
+        out.append(Directive(host, text, refs, reason, problem))
+    return out
+
+
+def directives(flow) -> list[Directive]:
+    out: list[Directive] = []
+    for node in flow.by_id.values():
+        info = node.raw.get("info")
+        if isinstance(info, str) and KEYWORD in info:
+            out.extend(parse(node.id, info))
+    return out
