@@ -87,7 +87,7 @@ def _init(config, rules, skip_non_flows) -> None:
 
 
 def _work(run):
-    from hacheck.runner import check_serial
+    from hacheck.check_file import check_serial
     from hacheck.suppress import Suppressor
 
     config, rules = _state["config"], _state["rules"]
