@@ -365,7 +365,7 @@ def fix(paths, show_diff, check_only, unsafe_fixes, select, rule_dirs) -> None:
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), help="Use this .hacheck.yaml or pyproject.toml instead of searching upward from FLOWS.")
 def deploy(flows, target_name, targets_file, dry_run, audit_log, fail_on, config_file) -> None:
     """Deploy FLOWS to a target only if the checks pass; on any failure roll back (exit 1)."""
-    from hacheck.deploy import run
+    from hacheck.deploy.gate import run
 
     sys.exit(run(flows, target_name, targets_file, dry_run=dry_run, audit_log=audit_log, fail_on=fail_on, config_file=config_file))
 

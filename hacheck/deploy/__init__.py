@@ -1,4 +1,4 @@
-"""`hacheck deploy`: the gate in front of an HA cluster (see gate.py for the steps).
+"""`hacheck deploy`: the gate in front of an HA cluster (gate.py: the steps, and `run`, the command).
 
 A target kind is one module with one `base.Target` subclass, registered here and in
 hacheck/schemas/targets.schema.json (its `kind` enum and an if/then block for its keys).
@@ -13,10 +13,3 @@ KINDS = {
     NodeRedTarget.kind: NodeRedTarget,
     FlowFuseTarget.kind: FlowFuseTarget,
 }
-
-
-def run(*args, **kw) -> int:
-    """The `hacheck deploy` command; returns the exit code (see gate.run)."""
-    from hacheck.deploy.gate import run as _run
-
-    return _run(*args, **kw)
