@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
 
 
@@ -10,7 +11,17 @@ def replace_file(path: str, data: bytes, mode: int | None = None, prefix: str = 
     """Write `data` to a temp file in the same folder, then rename it over `path`.
     `mode` None gives what a plain open() would (0666 less the umask: mkstemp makes 0600,
     and reports are for others to read). Raises OSError; the temp file never stays behind."""
-    target = os.path.abspath(path)
+    # through a symlink to the file it names; into a device or FIFO directly (`-o /dev/null`):
+    # renaming over either would replace the link or the device node with a plain file
+    target = os.path.realpath(path)
+    try:
+        st = os.stat(target)
+    except OSError:
+        st = None
+    if st is not None and not stat.S_ISREG(st.st_mode):
+        with open(target, "wb") as fh:
+            fh.write(data)
+        return
     fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=os.path.dirname(target))
     try:
         with os.fdopen(fd, "wb") as fh:

@@ -65,6 +65,31 @@ def test_output_file_and_stdout_together(tmp_path):
     assert "HA101" in proc.out and not proc.out.lstrip().startswith("{")
 
 
+def test_output_into_a_fifo_or_through_a_symlink_keeps_them(tmp_path):
+    """Regression: `-o /dev/null` used to rename a temp file over the device node, leaving
+    /dev/null a plain file for every other process on the machine."""
+    import os
+    import stat
+    import threading
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    got = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_bytes()))
+    reader.start()
+    proc = run_cli("check", str(EXAMPLE), "-f", "json", "-o", str(fifo))
+    reader.join(timeout=60)
+    assert proc.returncode == 1, proc.err
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
+    assert json.loads(got[0])["findings"]
+    real = tmp_path / "real.json"
+    real.write_text("old")
+    link = tmp_path / "link.json"
+    link.symlink_to(real)
+    assert run_cli("check", str(EXAMPLE), "-f", "json", "-o", str(link)).returncode == 1
+    assert link.is_symlink() and json.loads(real.read_text())["findings"]
+
+
 def test_output_is_deterministic():
     a = run_cli("check", str(EXAMPLE), str(READY), "--format", "json").out
     b = run_cli("check", str(READY), str(EXAMPLE), "--format", "json").out
