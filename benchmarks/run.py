@@ -135,7 +135,7 @@ def hacheck_cmd() -> tuple[list[str], str]:
 def data_dir(arg: str | None) -> Path:
     if arg:
         return Path(arg)
-    from hacheck.catalog_cache import cache_dir
+    from hacheck.cache import cache_dir
 
     base = cache_dir() or Path(tempfile.gettempdir())
     return base / "bench"

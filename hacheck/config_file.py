@@ -318,7 +318,7 @@ def _validated(raw: bytes, where: Path, check) -> dict:
 
 def _cache_slot(raw: bytes, where: Path):
     from hacheck import __version__
-    from hacheck.catalog_cache import cache_dir
+    from hacheck.cache import cache_dir
 
     d = cache_dir()
     if d is None:
@@ -341,9 +341,9 @@ def _cache_write(target: Path, key: dict, data: dict) -> None:
         return  # YAML-only values (a date in an option): not cached, checked every time
     if json.loads(text)["data"] != data:
         return
-    from hacheck.catalog_cache import write_cache_file
+    from hacheck.cache import write_file
 
-    write_cache_file(target, text, ".config-")
+    write_file(target, text, ".config-")
 
 
 # --- presets and layering ---------------------------------------------------------------------

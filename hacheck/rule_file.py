@@ -55,7 +55,7 @@ def rule_schema() -> dict:
 def _yaml():
     from ruamel.yaml import YAML
 
-    y = YAML(typ="safe", pure=True)
+    y = YAML(typ="safe")  # the C loader where ruamel.yaml.clib is installed
     return y
 
 

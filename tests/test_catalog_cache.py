@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from hacheck import catalog, catalog_cache
+from hacheck import cache, catalog
 from tests.conftest import REPO
 
 PROBE = textwrap.dedent(
@@ -121,7 +121,7 @@ def test_a_tampered_cache_with_the_right_key_cannot_crash_the_load(rules_dir):
     good = _reload()
     (cache,) = _cache_files(rules_dir)
     doc = json.loads(cache.read_bytes())
-    doc["rules"][0][1] = {"id": "HA999"}  # wrong shape: construction fails, the rules are read again
+    doc["value"][0][1] = {"id": "HA999"}  # [source, data] of one rule, data of the wrong shape: construction fails, the rules are read again
     cache.write_text(json.dumps(doc), "utf-8")
     assert sorted(_reload()) == sorted(good)
 
@@ -132,7 +132,7 @@ def test_an_unwritable_or_disabled_cache_still_loads(rules_dir, monkeypatch, tmp
     monkeypatch.setenv("HACHECK_CACHE_DIR", str(blocker / "sub"))
     assert "HA101" in _reload()
     monkeypatch.setenv("HACHECK_CACHE_DIR", "")
-    assert catalog_cache.cache_dir() is None
+    assert cache.cache_dir() is None
     assert "HA101" in _reload()
     assert not _cache_files(rules_dir)
 
@@ -151,6 +151,6 @@ def test_default_cache_folder_follows_the_platform_conventions(monkeypatch, tmp_
     monkeypatch.delenv("HACHECK_CACHE_DIR", raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     if sys.platform.startswith("linux"):
-        assert catalog_cache.cache_dir() == tmp_path / "xdg" / "hacheck"
+        assert cache.cache_dir() == tmp_path / "xdg" / "hacheck"
         monkeypatch.setenv("XDG_CACHE_HOME", "relative/is/ignored")
-        assert catalog_cache.cache_dir() == Path(os.path.expanduser("~")) / ".cache" / "hacheck"
+        assert cache.cache_dir() == Path(os.path.expanduser("~")) / ".cache" / "hacheck"
