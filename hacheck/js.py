@@ -80,7 +80,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-__all__ = ["ContextAccess", "Timer", "JsAnalysis", "analyze"]
+__all__ = ["ContextAccess", "Timer", "Mutation", "JsAnalysis", "analyze"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,10 +101,23 @@ class Timer:
 
 
 @dataclass(frozen=True, slots=True)
+class Mutation:
+    """Context changed without `set`: a property assigned on the context object itself
+    (`flow.count = 1`, the legacy form), or a value read with `get` changed in place
+    (`const q = global.get("queue"); q.push(m)`). `key` is the top-level key changed."""
+
+    scope: str  # "flow" | "global" | "node"
+    key: str
+    how: str  # "assigns flow.count", "calls .push() on global 'queue'"
+    line: int
+
+
+@dataclass(frozen=True, slots=True)
 class JsAnalysis:
     accesses: tuple[ContextAccess, ...]
     timers: tuple[Timer, ...]
     error: str | None
+    mutations: tuple[Mutation, ...] = ()
 
 
 EMPTY = JsAnalysis((), (), None)
@@ -385,12 +398,16 @@ def _args(arguments: Any) -> list[Any]:
     return [c for c in arguments.named_children if c.type != "comment"]
 
 
-def _keys_of(data: bytes, arg: Any | None) -> tuple[tuple[str, ...], bool]:
+def _keys_of(data: bytes, arg: Any | None, scan: _Scan | None = None) -> tuple[tuple[str, ...], bool]:
     if arg is None:
         return (), True
     lit = _safe_literal(data, arg)
     if lit is not None:
         return (lit,), False
+    if arg.type == "identifier" and scan is not None:
+        lit = _constant(data, _text(data, arg), scan)
+        if lit is not None:
+            return (lit,), False
     if arg.type == "array":
         keys: list[str] = []
         for el in arg.named_children:
@@ -404,7 +421,18 @@ def _keys_of(data: bytes, arg: Any | None) -> tuple[tuple[str, ...], bool]:
     return (), True
 
 
-def _store_of(data: bytes, arg: Any | None, scan: "_Scan") -> str | None:
+def _constant(data: bytes, name: str, scan: _Scan) -> str | None:
+    """The string a variable always holds: bound once in the whole code (`const k = "count"`,
+    never assigned again), to a literal. Two bindings anywhere (another function's variable
+    of the same name included) make it unknown."""
+    scan.run({name})
+    bound = scan.bindings.get(name, ())
+    if len(bound) != 1 or isinstance(bound[0], tuple) or bound[0] is _UNKNOWN or bound[0] is _NOVALUE:
+        return None
+    return _safe_literal(data, bound[0])
+
+
+def _store_of(data: bytes, arg: Any | None, scan: _Scan) -> str | None:
     if arg is None:
         return None
     lit = _safe_literal(data, arg)
@@ -834,8 +862,9 @@ def _analyze_impl(source: str) -> JsAnalysis:
 
     accesses: list[ContextAccess] = []
     timers: list[Timer] = []
+    gets: list[tuple[Any, str, str]] = []  # (call, scope, key) of each get with one literal key
     seen: set[tuple[int, int]] = set()
-    for name, _ident, callee, call in scan.uses:
+    for name, _ident, callee, call in list(scan.uses):  # _keys_of may scan more names
         if name not in env or call is None:
             continue
         # the function is the first child of a call: nothing else starts with it
@@ -874,7 +903,7 @@ def _analyze_impl(source: str) -> JsAnalysis:
         elif spread_at == 0:
             keys, dynamic = (), True
         else:
-            keys, dynamic = _keys_of(data, args[0] if args else None)
+            keys, dynamic = _keys_of(data, args[0] if args else None, scan)
         si = _STORE_INDEX[op]
         if spread_at <= si:
             store: str | None = "?"
@@ -882,10 +911,199 @@ def _analyze_impl(source: str) -> JsAnalysis:
             store = _store_of(data, args[si] if si < len(args) else None, scan)
         line, col = pos.of(call)
         accesses.append(ContextAccess(scope, op, keys, dynamic, store, line, col))
+        if op == "get" and len(keys) == 1:
+            gets.append((call, scope, keys[0]))
 
+    mutations = _mutations(data, scan, env, gets, pos)
+    written = {(a.scope, a.keys[0]) for a in accesses if a.op == "set" and len(a.keys) == 1}
+    # a value changed in place and then written back with set is a write (HA202's), not this
+    mutations = [m for m in mutations if (m.scope, m.key) not in written]
     accesses.sort(key=lambda a: (a.line, a.column))
     timers.sort(key=lambda t: t.line)
-    return JsAnalysis(tuple(accesses), tuple(timers), error)
+    return JsAnalysis(tuple(accesses), tuple(timers), error, tuple(mutations))
+
+
+# methods that change the array, Map, Set or object they are called on
+_MUTATORS = frozenset((
+    "push", "pop", "shift", "unshift", "splice", "sort", "reverse", "fill", "copyWithin",
+    "set", "add", "delete", "clear",
+))
+_SCOPE_WORD = {"flow": "flow", "global": "global", "node": "context"}
+
+
+def _changed_in_place(data: bytes, expr: Any) -> tuple[str, list[str]] | None:
+    """How the value of `expr` is changed where it stands (`expr.a = 1`, `expr[i]++`,
+    `delete expr.a`, `expr.list.push(x)`), with the property names on the way; None when it
+    is only read."""
+    node, props = expr, []
+    p = node.parent
+    # tree-sitter finds a parent by descending from the root: a few steps up, never a long
+    # chain (`flow?.x?.x...` 50,000 deep would take minutes); a change 16 properties deep is
+    # not worth the search
+    while p is not None and p.type in ("member_expression", "subscript_expression") and p.child_by_field_name("object") == node:
+        if len(props) >= 16:
+            return None
+        if p.type == "member_expression":
+            prop = p.child_by_field_name("property")
+            props.append(_text(data, prop) if prop is not None else "?")
+        else:
+            idx = p.child_by_field_name("index")
+            lit = _safe_literal(data, idx) if idx is not None else None
+            props.append(lit if lit is not None else "[]")
+        node, p = p, p.parent
+    if node is expr or p is None:
+        return None
+    t = p.type
+    if t in ("assignment_expression", "augmented_assignment_expression") and p.child_by_field_name("left") == node:
+        return "assigns", props
+    if t == "update_expression":
+        return "assigns", props
+    if t == "unary_expression" and _text(data, p).startswith("delete"):
+        return "deletes", props
+    if t == "call_expression" and p.child_by_field_name("function") == node and props and props[-1] in _MUTATORS:
+        return f"calls .{props[-1]}()", props[:-1]
+    return None
+
+
+def _report(out: list, data: bytes, pos: _Positions, node: Any, scope: str, key: str) -> None:
+    found = _changed_in_place(data, node)
+    if found is not None:
+        how = found[0]
+        word = _SCOPE_WORD[scope]
+        verb = f"{how} on {word} '{key}' read with get" if how.startswith("calls") else f"{how} the value of {word} '{key}' read with get"
+        out.append(Mutation(scope, key, verb, pos.of(node)[0]))
+
+
+def _mutations(data: bytes, scan: _Scan, env: dict, gets: list, pos: _Positions) -> list[Mutation]:
+    out: list[Mutation] = []
+    # the legacy form: a property of the context object itself
+    for name, ident, _top, _parent in list(scan.uses):
+        desc = env.get(name)
+        if desc is None or desc[0] != "obj":
+            continue
+        found = _changed_in_place(data, ident)
+        if found is None:
+            continue
+        how, props = found
+        scope = desc[1]
+        if props and scope == "node" and props[0] in ("flow", "global"):
+            scope, props = props[0], props[1:]
+        if not props or props[0] in _OPS or props[0] in ("[]", "?"):
+            continue  # flow.set(...), or a computed key
+        word = _SCOPE_WORD[scope]
+        verb = f"{how} {word}.{props[0]}" if how != "calls" else how
+        if how.startswith("calls"):
+            verb = f"{how} on {word}.{props[0]}"
+        out.append(Mutation(scope, props[0], verb, pos.of(ident)[0]))
+    # a value read with get: through a variable bound once to the call, or the call itself.
+    # The variables are looked for in one batch: a big body binds thousands of them
+    bound_to: list[tuple[Any, str, str, Any, str]] = []  # (value, scope, key, name node, name)
+    for call, scope, key in gets:
+        value, p = call, call.parent
+        # `flow.get("q") || []`, `(flow.get("q") ?? {})`: the default only when unset
+        while p is not None and (p.type == "parenthesized_expression" or (
+            p.type == "binary_expression" and p.child_by_field_name("left") == value
+            and _text(data, p.child_by_field_name("operator")) in ("||", "??"))):
+            value, p = p, p.parent
+        if p is not None and p.type == "variable_declarator" and p.child_by_field_name("value") == value:
+            var = p.child_by_field_name("name")
+            if var is not None and var.type == "identifier":
+                bound_to.append((value, scope, key, var, _text(data, var)))
+            continue
+        _report(out, data, pos, call, scope, key)
+    if bound_to:
+        scan.run({name for *_, name in bound_to})
+        once = [b for b in bound_to if len(scan.bindings.get(b[4], ())) == 1 and scan.bindings[b[4]][0] == b[0]]
+        uses_of: dict[str, list[Any]] = {}
+        if once:
+            for name, node in scan.occurrences({b[4] for b in once}):
+                uses_of.setdefault(name, []).append(node)
+        for _, scope, key, var, name in once:
+            for node in uses_of.get(name, ()):
+                if node != var:
+                    _report(out, data, pos, node, scope, key)
+    out.sort(key=lambda m: m.line)
+    return out
+
+
+@lru_cache(maxsize=1024)
+def assigned_strings(source: str, obj: str, prop: str, parts: bool = False) -> tuple[str, ...] | None:
+    """The string literals the code assigns to `obj.prop` (`msg.method = "GET"`), in order;
+    None when it assigns something else there (a variable, an expression) or cannot be
+    parsed. () when it never assigns it. With `parts`, the string pieces of any expression
+    assigned (`msg.url = "10.0.0.9/led" + n` gives "10.0.0.9/led"), never None for one."""
+    if not isinstance(source, str) or prop not in source:
+        return ()
+    data = _WRAP_HEAD + source.encode("utf-8", "surrogatepass") + _WRAP_TAIL
+    tree = _parse(data)
+    if tree is None or _first_error(tree.root_node) is not None:
+        return None
+    scan = _Scan(tree.root_node, data)
+    out: list[str] = []
+    for _, ident in scan.occurrences({obj}):
+        p = ident.parent
+        if p is None or p.type != "member_expression" or p.child_by_field_name("object") != ident:
+            continue
+        name = p.child_by_field_name("property")
+        if name is None or _text(data, name) != prop:
+            continue
+        a = p.parent
+        if a is None or a.type != "assignment_expression" or a.child_by_field_name("left") != p:
+            continue
+        right = a.child_by_field_name("right")
+        if parts and right is not None:
+            out.extend(_string_pieces(data, right))
+            continue
+        lit = _safe_literal(data, right) if right is not None else None
+        if lit is None:
+            return None
+        out.append(lit)
+    return tuple(out)
+
+
+def _string_pieces(data: bytes, expr: Any) -> list[str]:
+    """The string literals inside an expression (template strings' text included)."""
+    out, stack = [], [expr]
+    while stack and len(out) < 64:
+        n = stack.pop()
+        if n.type in ("string", "template_string"):
+            lit = _safe_literal(data, n)
+            if lit is not None:
+                out.append(lit)
+            elif n.type == "template_string":
+                out.extend(_text(data, c) for c in n.named_children if c.type == "string_fragment")
+            continue
+        stack.extend(reversed(n.named_children))
+    return out
+
+
+@lru_cache(maxsize=1024)
+def member_calls(source: str, names: frozenset[str]) -> frozenset[tuple[str, str]] | None:
+    """Which of `names` the code calls as a method, with the variable it calls it on:
+    {("fs", "writeFileSync")} for `fs.writeFileSync(...)` ("" when the object is not a plain
+    variable); None when it cannot be parsed. Comments and strings never count."""
+    if not isinstance(source, str):
+        return frozenset()
+    present = frozenset(n for n in names if n in source)
+    if not present:
+        return frozenset()
+    data = _WRAP_HEAD + source.encode("utf-8", "surrogatepass") + _WRAP_TAIL
+    tree = _parse(data)
+    if tree is None:
+        return None
+    find = tree.root_node.named_descendant_for_byte_range
+    found = set()
+    for m in _name_regex(present).finditer(data):
+        start, end = m.span()
+        node = find(start, end)
+        if node is None or node.type != "property_identifier" or node.start_byte != start or node.end_byte != end:
+            continue
+        member = node.parent
+        call = member.parent if member is not None else None
+        if member is not None and member.type == "member_expression" and call is not None and call.type == "call_expression" and call.child_by_field_name("function") == member:
+            obj = member.child_by_field_name("object")
+            found.add((_text(data, obj) if obj is not None and obj.type == "identifier" else "", m.group().decode()))
+    return frozenset(found)
 
 
 _CACHE_LIMIT = 1 << 20  # sources larger than this are not kept in the cache

@@ -101,7 +101,8 @@ def test_reviewed_findings_say_where_the_messages_come_from(corpus):
     by_node = {f.node_id: f for f in _findings("007__ti-rudin__back.raptver__node-red-data_flows.json")}
     like = by_node["c424350b48465bfb"]
     assert "http in POST /like -> function 'log prepare' -> switch 'is have_spisok?' -> function 'write now_track_likes'" in like.message
-    assert "under a key computed at run time" in like.message
+    # the key is a variable bound once to a literal: resolved, not "computed at run time"
+    assert "global context 'now_track_likes'" in like.message
     assert like.paths and like.paths[0][0] == "28836c67579e231e"
     reduce = by_node["7308c520c3039313"]
     assert "redis-in blpop reduce-efir" in reduce.message and "'now_on_scene' and 'efir'" in reduce.message

@@ -141,7 +141,10 @@ KEYS = [
     ('flow.get("clé")', ("clé",), False),
     # dynamic
     ("flow.get(k)", (), True),
-    ('const K = "x"; flow.get(K)', (), True),  # variables are never resolved
+    ('const K = "x"; flow.get(K)', ("x",), False),  # a variable bound once, to a literal
+    ('let K = "x"; K = msg.topic; flow.get(K)', (), True),  # assigned again: unknown
+    ('function f(K) { return flow.get(K); }', (), True),  # a parameter: unknown
+    ('const K = "x"; function g() { const K = msg.topic; flow.get(K); }', (), True),  # two bindings
     ("flow.get(`a${i}`)", (), True),
     ('flow.get("a" + i)', (), True),
     ('flow.get(msg.topic)', (), True),
