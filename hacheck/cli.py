@@ -276,15 +276,22 @@ def _rule_summary(r) -> dict:
 @click.argument("rule")
 @click.option("--rules", "rule_dirs", multiple=True, type=click.Path(file_okay=False))
 def explain(rule, rule_dirs) -> None:
-    """Show a rule's documentation, with its examples (by id or name)."""
+    """Show a rule's documentation, with its examples and the sources and effects it follows
+    (by id or name); or what a node type does under HA, from the effect catalogue."""
     from hacheck.config import Config
-    from hacheck.docs import rule_markdown
+    from hacheck.docs import rule_markdown, type_markdown
 
     rules = _load_rules(Config(rule_packs=tuple(rule_dirs)))
     found = [r for r in rules if r.id == rule.upper() or r.name == rule]
-    if not found:
-        raise HacheckError(f"no rule '{rule}'; `hacheck rules` lists them")
-    click.echo(rule_markdown(found[0]))
+    if found:
+        click.echo(rule_markdown(found[0]))
+        return
+    from hacheck.effects.catalogue import bundled
+
+    entry = bundled().get(rule)
+    if entry is None:
+        raise HacheckError(f"no rule or node type '{rule}'; `hacheck rules` lists the rules, docs/effects.md the node types")
+    click.echo(type_markdown(rule, entry))
 
 
 @cli.command()
@@ -318,7 +325,7 @@ def report(ctx, paths, output, fail_on, rule_dirs, select, ignore, preview, conf
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option("--diff", "show_diff", is_flag=True, help="Print a unified diff and change nothing.")
 @click.option("--check", "check_only", is_flag=True, help="Change nothing; exit 1 if anything would change (for CI).")
-@click.option("--unsafe-fixes", is_flag=True, help="Also apply fixes that must choose a name (HA130, HA131).")
+@click.option("--unsafe-fixes", is_flag=True, help="Also apply fixes that must choose a name (HA130, HA131), and $share/ fixes that split the state a subscription feeds.")
 @click.option("--select", multiple=True, help="Only fix these rules (ids, prefixes or names).")
 @click.option("--rules", "rule_dirs", multiple=True, type=click.Path(file_okay=False))
 def fix(paths, show_diff, check_only, unsafe_fixes, select, rule_dirs) -> None:
@@ -333,6 +340,9 @@ def fix(paths, show_diff, check_only, unsafe_fixes, select, rule_dirs) -> None:
     errors = [r for r in results if r.error]
     for r in errors:
         click.echo(f"hacheck: {r.error}", err=True)
+    for r in results:
+        for note in r.notes:
+            click.echo(f"hacheck: {note}", err=True)
     for r in changed:
         if show_diff or check_only:
             click.echo(unified_diff(r), nl=False)

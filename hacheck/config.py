@@ -25,6 +25,9 @@ class Config:
     shared_context_stores: tuple[str, ...] = ()
     persistent_context_stores: tuple[str, ...] = ("persistent",)
     share_group: str | None = None
+    effects: dict[str, dict] = field(default_factory=dict)  # node type -> effect catalogue entry
+    # the copies run side by side on one host: a service on localhost is one they all share
+    localhost_is_shared: bool = False
     ignore_findings: tuple[dict, ...] = ()
     preview: bool = False
     extends: str = "default"  # the bundled preset under the file: default | strict

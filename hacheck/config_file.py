@@ -26,8 +26,9 @@ SCHEMA_FILE = "config.schema.json"
 KEYS = (
     "extends", "select", "ignore", "severity", "options", "fail_on", "exclude", "rule_packs",
     "shared_context_stores", "persistent_context_stores", "share_group", "preview", "ignore_findings",
+    "effects", "localhost_is_shared",
 )  # fmt: skip
-DICT_KEYS = ("severity", "options")  # merged entry by entry across layers; the rest replace
+DICT_KEYS = ("severity", "options", "effects")  # merged entry by entry across layers; the rest replace
 CLI = "command line"
 
 ID_RE = re.compile(r"[A-Z]{2,6}[0-9]{3}")
@@ -199,15 +200,24 @@ def _load_yaml(text: str, shown: str) -> dict:
 
 
 def _schema() -> dict:
-    return json.loads(resources.files("hacheck.schemas").joinpath(SCHEMA_FILE).read_text("utf-8"))
+    return _schema_named(SCHEMA_FILE)
+
+
+def _schema_named(name: str) -> dict:
+    return json.loads(resources.files("hacheck.schemas").joinpath(name).read_text("utf-8"))
 
 
 def validate(data: dict, shown: str, text: str | None = None) -> None:
     """Raise ConfigError for the most relevant schema error: file, line, key path, what is allowed."""
     import jsonschema
+    from referencing import Registry, Resource
 
     schema = _schema()
-    errors = list(jsonschema.Draft202012Validator(schema).iter_errors(data))
+    # `effects:` entries are checked against the effect catalogue's own schema
+    registry = Registry().with_resources(
+        (s["$id"], Resource.from_contents(s)) for s in (_schema_named("effects.schema.json"), _schema_named("rule.schema.json"))
+    )
+    errors = list(jsonschema.Draft202012Validator(schema, registry=registry).iter_errors(data))
     if not errors:
         return
     err = jsonschema.exceptions.best_match(errors)
@@ -439,7 +449,7 @@ def check_rule_refs(cfg: Config, rules) -> None:
             if s == "ALL" or s in by_ref or (PREFIX_RE.fullmatch(s) and not ID_RE.fullmatch(s)):
                 continue
             fail([key, i], s, "a rule id, an id prefix such as HA2, a rule name, or ALL")
-    for key in DICT_KEYS:
+    for key in ("severity", "options"):  # keyed by rule (effects: by node type)
         for ref in getattr(cfg, key):
             if ref not in by_ref:
                 fail([key, ref], ref, "a rule id or name")

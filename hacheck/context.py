@@ -46,6 +46,14 @@ class RuleContext:
         return sorted(v for n in found for v in g.vertices_of.get(n.id, ()))
 
     @cached_property
+    def effects(self):
+        """What each node does to the world and which effects its messages reach."""
+        from hacheck.effects import Effects
+        from hacheck.effects.catalogue import merged
+
+        return Effects(self.flow, self.graph, merged(self.config.effects))
+
+    @cached_property
     def trace(self):
         return self.graph.trace(self.ingress)
 

@@ -10,7 +10,7 @@ from hacheck.catalog import Rule
 from hacheck.config import Config
 from hacheck.context import RuleContext
 from hacheck.findings import Finding, Hit, Severity
-from hacheck.match import evaluate
+from hacheck.match import evaluate, localhost_shared
 from hacheck.model import FlowFile, Node
 from hacheck.render import make_finding
 
@@ -19,6 +19,11 @@ INTERNAL_RULE_ERROR = ("HC000", "internal-rule-error")
 
 
 def check_flow(flow: FlowFile, rules: list[Rule], config: Config, timings: dict | None = None) -> list[Finding]:
+    with localhost_shared(config.localhost_is_shared):
+        return _check_flow(flow, rules, config, timings)
+
+
+def _check_flow(flow: FlowFile, rules: list[Rule], config: Config, timings: dict | None = None) -> list[Finding]:
     """`timings` (for the benchmarks) gets seconds per phase: "graph" (the model's derived
     tables, the message graph and the ingress trace, built up front so they are timed apart)
     and "rules", plus "rule:<id>" for each rule; without it nothing extra is done."""
@@ -33,7 +38,7 @@ def check_flow(flow: FlowFile, rules: list[Rule], config: Config, timings: dict 
     findings: list[Finding] = []
     failed: set[str] = set()
 
-    declarative = [r for r in active if r.match is not None]
+    declarative = [r for r in active if r.match is not None and r.selector is not None]
     if declarative and flow.by_id:
         per_type: dict[str, list[Rule]] = {}
         for node in flow.by_id.values():
@@ -45,10 +50,24 @@ def check_flow(flow: FlowFile, rules: list[Rule], config: Config, timings: dict 
                     continue
                 try:
                     if _matches(rule, node, flow):
-                        findings.append(make_finding(rule, Hit(node.id), flow, config))
+                        hit = _hit(ctx, rule, node)
+                        if hit is not None:
+                            findings.append(make_finding(rule, hit, flow, config))
                 except Exception as exc:  # one broken rule must not stop the others
                     failed.add(rule.id)
                     findings.append(_crash(rule, exc, flow))
+    for rule in active:
+        if rule.match is None or rule.selector is not None or not flow.by_id:
+            continue
+        try:  # selected by role only: the nodes the effect catalogue names as such sources
+            role = rule.match["role"]
+            for node in ctx.effects.sources(tuple(role["source"]), tuple(role.get("class", ()))):
+                if _matches(rule, node, flow):
+                    hit = _hit(ctx, rule, node)
+                    if hit is not None:
+                        findings.append(make_finding(rule, hit, flow, config))
+        except Exception as exc:
+            findings.append(_crash(rule, exc, flow))
     if timings is not None:
         timings["rule:(match rules)"] = timings.get("rule:(match rules)", 0.0) + perf_counter() - t_rules
 
@@ -78,6 +97,22 @@ def _matches(rule: Rule, node: Node, flow: FlowFile) -> bool:
         return False
     where = m.get("where")
     return where is None or evaluate(where, node, flow)
+
+
+def _hit(ctx: RuleContext, rule: Rule, node: Node) -> Hit | None:
+    """The Hit of a declarative rule on a node that matched: with `role`, the node must have
+    that source role; with `reaches`, its messages must reach such an effect."""
+    m = rule.match
+    role = m.get("role")
+    if role is not None:
+        src = ctx.effects.roles(node).source
+        if src is None or src.kind not in role["source"] or ("class" in role and src.cls not in role["class"]):
+            return None
+    if "reaches" not in m:
+        return Hit(node.id)
+    from hacheck.checks.duplication import reaches_hit
+
+    return reaches_hit(ctx, rule, node)
 
 
 def _crash(rule: Rule, exc: Exception, flow: FlowFile) -> Finding:

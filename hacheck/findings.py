@@ -47,6 +47,10 @@ class Hit:
     related: tuple[Related, ...] = ()
     # input paths: each a list of node ids, from a load-balanced input to the node
     paths: tuple[tuple[str, ...], ...] = ()
+    # why this finding's fix, safe for the rule in general, is not safe here ('' when it is)
+    fix_unsafe: str = ""
+    # effect paths: each a list of node ids, from the node to an effect its messages reach
+    effect_paths: tuple[tuple[str, ...], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +79,8 @@ class Finding:
     related: tuple[Related, ...] = ()
     paths: tuple[tuple[str, ...], ...] = ()
     suppressed: Suppression | None = None
+    fix_unsafe: str = ""  # why the rule's safe fix is unsafe for this finding
+    effect_paths: tuple[tuple[str, ...], ...] = ()  # from the node to each effect it reaches
 
     def fingerprint(self) -> str:
         """Stable across runs and edits that move nodes: no line numbers, no message text."""

@@ -96,7 +96,10 @@ FIXERS: dict[str, Callable[[Finding, FlowFile, Config, dict], list[FieldEdit]]] 
 }
 
 
-def plan(flow: FlowFile, findings: list[Finding], rules, config: Config, unsafe: bool = False) -> list[FieldEdit]:
+def plan(flow: FlowFile, findings: list[Finding], rules, config: Config, unsafe: bool = False, notes: list[str] | None = None) -> list[FieldEdit]:
+    """The edits for the findings' fixes. A fix that is safe for its rule but not for one
+    finding (`fix_unsafe`: sharing a subscription would split the state it feeds) is made only
+    with `unsafe`; either way `notes` gets a line naming what it would split."""
     by_id = {r.id: r for r in rules}
     edits: dict[tuple[str, str], FieldEdit] = {}
     for f in findings:
@@ -105,6 +108,15 @@ def plan(flow: FlowFile, findings: list[Finding], rules, config: Config, unsafe:
             continue
         if rule.fix.get("safety") == "unsafe" and not unsafe:
             continue
+        if f.fix_unsafe and f.rule_id in FIXERS:
+            where = f"{f.rule_id} on {flow.by_id[f.node_id].label!r}"
+            if notes is not None:
+                if unsafe:
+                    notes.append(f"{flow.path}: {where} fixed although {f.fix_unsafe}")
+                else:
+                    notes.append(f"{flow.path}: {where} not fixed: {f.fix_unsafe} (split the subscription, or fix with --unsafe-fixes)")
+            if not unsafe:
+                continue
         fixer = FIXERS.get(f.rule_id)
         if fixer is None:
             continue
@@ -187,8 +199,8 @@ def _verify(flow: FlowFile, new_text: str, edits: list[FieldEdit]) -> None:
             raise FixError(f"node {old.id} changed beyond the intended fields")
 
 
-def fix_text(flow: FlowFile, findings: list[Finding], rules, config: Config, unsafe: bool = False) -> tuple[str, list[FieldEdit]]:
-    edits = plan(flow, findings, rules, config, unsafe)
+def fix_text(flow: FlowFile, findings: list[Finding], rules, config: Config, unsafe: bool = False, notes: list[str] | None = None) -> tuple[str, list[FieldEdit]]:
+    edits = plan(flow, findings, rules, config, unsafe, notes)
     if not edits:
         return flow.text or "", []
     return apply(flow, edits), edits
@@ -203,6 +215,7 @@ class FileFix:
     edits: list[FieldEdit]
     error: str | None = None
     secrets: tuple[str, ...] = ()  # credential values in the file: masked in any diff we print
+    notes: tuple[str, ...] = ()  # fixes held back (or made with --unsafe-fixes) and why
 
 
 def fix_sources(sources, config: Config, rules, unsafe: bool = False) -> list[FileFix]:
@@ -217,12 +230,13 @@ def fix_sources(sources, config: Config, rules, unsafe: bool = False) -> list[Fi
             out.append(FileFix(flow.path, src.fs_path, "", "", [], error=f"{flow.path}: not fixed: the file {msg}"))
             continue
         findings = _suppressed(flow, check_flow(flow, rules, config), rules, config)
+        notes: list[str] = []
         try:
-            new, edits = fix_text(flow, findings, rules, config, unsafe)
+            new, edits = fix_text(flow, findings, rules, config, unsafe, notes)
         except FixError as e:
             out.append(FileFix(flow.path, src.fs_path, flow.text, flow.text, [], error=f"{flow.path}: not fixed: {e}"))
             continue
-        out.append(FileFix(flow.path, src.fs_path, flow.text, new, edits, secrets=_secrets(flow)))
+        out.append(FileFix(flow.path, src.fs_path, flow.text, new, edits, secrets=_secrets(flow), notes=tuple(notes)))
     return out
 
 

@@ -37,6 +37,7 @@ class FlowGraph:
     def __init__(self, flow: FlowFile):
         self.flow = flow
         self._nx = None
+        self._pred: dict[str, list[str]] | None = None
         self.succ: dict[str, dict[str, list[dict]]] = {}
         self.vertices_of: dict[str, list[str]] = defaultdict(list)
         self._build()
@@ -45,6 +46,21 @@ class FlowGraph:
 
     def successors(self, v: str) -> Iterable[str]:
         return self.succ[v]
+
+    @property
+    def pred(self) -> dict[str, list[str]]:
+        """Predecessors of each vertex (only those that have one), built on first use."""
+        if self._pred is None:
+            pred: dict[str, list[str]] = {}
+            for u, nbrs in self.succ.items():
+                for v in nbrs:
+                    lst = pred.get(v)
+                    if lst is None:
+                        pred[v] = [u]
+                    else:
+                        lst.append(u)
+            self._pred = pred
+        return self._pred
 
     @property
     def nx(self):

@@ -8,6 +8,8 @@ from __future__ import annotations
 import fnmatch
 import re
 from collections.abc import Callable
+from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import lru_cache
 
 from hacheck.model import FlowFile, Node
@@ -42,6 +44,33 @@ def _gt(v, x) -> bool:
     return isinstance(v, (int, float)) and v > x
 
 
+# a host on the copy's own loopback address, as a bare host or in a URL (`mqtt://127.0.0.1:1883`)
+LOCAL_HOST = re.compile(r"(?i)^(?:[a-z][a-z0-9+.-]*://)?(?:[^@/\s]*@)?(?:localhost|127(?:\.\d{1,3}){3}|\[?::1\]?|0\.0\.0\.0)(?:[:/?#]|$)")
+
+
+# Whether a service on localhost is one service every copy shares: true only when the copies
+# run side by side on one host (the config key localhost_is_shared); set for one check
+_LOCALHOST_SHARED: ContextVar[bool] = ContextVar("localhost_is_shared", default=False)
+
+
+def is_local(host) -> bool:
+    """The host is the copy's own loopback address, and the copies do not share a host."""
+    return not _LOCALHOST_SHARED.get() and isinstance(host, str) and LOCAL_HOST.match(host.strip()) is not None
+
+
+@contextmanager
+def localhost_shared(shared: bool):
+    token = _LOCALHOST_SHARED.set(bool(shared))
+    try:
+        yield
+    finally:
+        _LOCALHOST_SHARED.reset(token)
+
+
+def _local_host(v, x) -> bool:
+    return is_local(v)
+
+
 def _truthy(v) -> bool:
     if v is _MISSING:
         return False
@@ -63,17 +92,23 @@ OPS: dict[str, Callable[[object, object], bool]] = {
     "truthy": lambda v, x: _truthy(v),
     "falsy": lambda v, x: not _truthy(v),
     "gt": _gt,
+    "local_host": _local_host,
     "exists": lambda v, x: v is not _MISSING,
     "missing": lambda v, x: v is _MISSING,
 }
 
 
+@lru_cache(maxsize=512)
+def _steps(path: str) -> tuple[tuple[str, bool], ...]:
+    return tuple((part[:-2], True) if part.endswith("[]") else (part, False) for part in path.split("."))
+
+
 def _values(raw: dict, path: str) -> list:
     """Values at a dotted path; `[]` fans out over list elements. [_MISSING] when absent."""
+    if "." not in path and "[" not in path:  # a plain field: most conditions
+        return [raw.get(path, _MISSING)]
     current = [raw]
-    for part in path.split("."):
-        fan = part.endswith("[]")
-        key = part[:-2] if fan else part
+    for key, fan in _steps(path):
         nxt = []
         for obj in current:
             v = obj.get(key, _MISSING) if isinstance(obj, dict) else _MISSING

@@ -33,6 +33,8 @@ def make_finding(rule: Rule, hit: Hit, flow: FlowFile, config: Config) -> Findin
         detail=hit.detail,
         related=hit.related,
         paths=hit.paths,
+        fix_unsafe=hit.fix_unsafe,
+        effect_paths=hit.effect_paths,
     )
 
 

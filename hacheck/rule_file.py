@@ -36,6 +36,7 @@ class Rule:
     match: dict | None = None
     impl: str | None = None
     options: dict = field(default_factory=dict)
+    uses: dict = field(default_factory=dict)  # effect-catalogue roles a Python check looks at
     selector: TypeSelector | None = None
 
     @property
@@ -70,7 +71,7 @@ def read_rule_data(path: Path, yaml=None) -> object:
         return yaml.load(path.read_text("utf-8"))
     except OSError as e:
         raise CatalogError(f"{path}: cannot be read: {e.strerror or e}") from None
-    except Exception as e:  # ruamel raises many types; all mean "not valid YAML"
+    except Exception as e:  # noqa: BLE001 - ruamel raises many types; all mean "not valid YAML"
         mark = getattr(e, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
         raise CatalogError(f"{path}: not valid YAML{where}: {getattr(e, 'problem', None) or e}") from None
@@ -103,7 +104,8 @@ def rule_from_data(data: object, source: str, validated: bool = False) -> Rule:
         match=match,
         impl=data.get("impl"),
         options=dict(data.get("options") or {}),
-        selector=TypeSelector(match["type"]) if match else None,
+        uses=dict(data.get("uses") or {}),
+        selector=TypeSelector(match["type"]) if match and "type" in match else None,
     )
 
 

@@ -34,7 +34,8 @@ FIXTURES = REPO / "fixtures"
 
 def run_cli(*args: str, input: bytes | None = None, cwd: Path | None = None, env: dict | None = None, timeout: float = 120):
     """Run `python -m hacheck` as a user would; returns CompletedProcess with text output."""
-    full_env = {**os.environ, "NO_COLOR": "1", **(env or {})}
+    # this checkout's hacheck, whatever the cwd and whatever is installed
+    full_env = {**os.environ, "NO_COLOR": "1", "PYTHONPATH": str(REPO), **(env or {})}
     proc = subprocess.run(
         [sys.executable, "-m", "hacheck", *args],
         input=input,

@@ -91,7 +91,7 @@ def test_explain_prints_docs_and_examples():
     assert by_name.out == proc.out
     missing = run_cli("explain", "HA999")
     assert missing.returncode == 2
-    assert_clean_error(missing, "no rule 'HA999'")
+    assert_clean_error(missing, "no rule or node type 'HA999'")
 
 
 # --- user rule packs ---------------------------------------------------------------------
@@ -186,7 +186,8 @@ def test_a_crashing_rule_becomes_hc000_and_the_others_run(monkeypatch):
     flow = [
         {"id": "t", "type": "tab"},
         {"id": "b", "type": "mqtt-broker", "broker": "x"},
-        {"id": "m", "type": "mqtt in", "z": "t", "topic": "a/b", "broker": "b", "x": 1, "y": 1, "wires": [[]]},
+        {"id": "m", "type": "mqtt in", "z": "t", "topic": "a/b", "broker": "b", "x": 1, "y": 1, "wires": [["act"]]},
+        {"id": "act", "type": "mqtt out", "z": "t", "topic": "c/d", "broker": "b", "x": 2, "y": 1, "wires": []},  # HA101 needs an action
     ]
     findings = check_one(parse_bytes("f.json", json.dumps(flow).encode()), RULES, Config()).findings
     ids = {f.rule_id for f in findings}

@@ -19,12 +19,13 @@ from hacheck.config_file import KEYS, ConfigError, load_config, preset
 
 REPO = Path(__file__).resolve().parents[1]
 
-# HA101 (error) on node "m", HA102 (warning) on node "dyn"
+# HA101 (error) on node "m", HA102 (warning) on node "dyn": both reach the publish "act"
 FLOW = [
     {"id": "t", "type": "tab", "label": "Ingest"},
-    {"id": "b", "type": "mqtt-broker", "broker": "localhost", "clientid": ""},
-    {"id": "m", "type": "mqtt in", "z": "t", "name": "jobs", "topic": "jobs/#", "broker": "b", "inputs": 0, "x": 100, "y": 40, "wires": [[]]},
-    {"id": "dyn", "type": "mqtt in", "z": "t", "name": "dyn", "topic": "", "broker": "b", "inputs": 1, "x": 100, "y": 80, "wires": [[]]},
+    {"id": "b", "type": "mqtt-broker", "broker": "mqtt.example", "clientid": ""},
+    {"id": "m", "type": "mqtt in", "z": "t", "name": "jobs", "topic": "jobs/#", "broker": "b", "inputs": 0, "x": 100, "y": 40, "wires": [["act"]]},
+    {"id": "dyn", "type": "mqtt in", "z": "t", "name": "dyn", "topic": "", "broker": "b", "inputs": 1, "x": 100, "y": 80, "wires": [["act"]]},
+    {"id": "act", "type": "mqtt out", "z": "t", "name": "command", "topic": "plant/cmd", "broker": "b", "x": 500, "y": 40, "wires": []},
 ]
 
 
@@ -381,7 +382,7 @@ def test_empty_config_file_is_the_defaults(repo, monkeypatch):
 
 
 BAD = [
-    ("fail-on: error", ".hacheck.yaml:1: fail-on: unknown key 'fail-on' (did you mean 'fail_on'?); allowed keys: exclude, extends, fail_on,"),
+    ("fail-on: error", ".hacheck.yaml:1: fail-on: unknown key 'fail-on' (did you mean 'fail_on'?); allowed keys: effects, exclude, extends, fail_on,"),
     ("fail_on: warn", ".hacheck.yaml:1: fail_on: \"warn\" is not allowed; allowed: error, warning, info, never"),
     ("select: HA1", ".hacheck.yaml:1: select: expected a list of rule ids"),
     ("select: [HA1O1]", ".hacheck.yaml:1: select[0]: unknown rule 'HA1O1'"),

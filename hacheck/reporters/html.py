@@ -506,7 +506,7 @@ def _node_svg(b: _Box, findings: list, dom) -> tuple[str, tuple[float, float, fl
     )
     if findings:
         attrs += f' data-detail="d-{dom[n.id]}"'
-    paths = sorted({" ".join(dom[s] for s in p if s in dom) for f in active for p in f.paths})
+    paths = sorted({" ".join(dom[s] for s in p if s in dom) for f in active for p in (*f.paths, *f.effect_paths)})
     if paths:
         attrs += f' data-paths="{";".join(paths)}"'
     title = f"{b.full_label or n.type} ({n.type})" + "".join(f"\n{f.rule_id} {f.rule_name}" for f in active)
@@ -567,6 +567,8 @@ def _detail(dom_id, node_id, findings, flow, infos) -> str:
         out.append(f'<p class="msg">{e(f.message)}</p>')
         for p in f.paths:
             out.append(f'<p class="path">Fed by: {e(_path_words(flow, p))}</p>')
+        for p in f.effect_paths:
+            out.append(f'<p class="path">Reaches: {e(_path_words(flow, p))}</p>')
         if f.suppressed is not None:
             out.append(f"<p>Suppressed ({e(f.suppressed.kind)}): {e(f.suppressed.reason)}</p>")
         elif info is not None and info.use_instead:

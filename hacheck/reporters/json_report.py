@@ -36,6 +36,8 @@ def finding_dict(f) -> dict:
         ]
     if f.paths:
         d["input_paths"] = [list(p) for p in f.paths]
+    if f.effect_paths:
+        d["effect_paths"] = [list(p) for p in f.effect_paths]
     return d
 
 

@@ -2,7 +2,8 @@
 
 A finding points at the node's line in the flow file (physical) and at "tab/node" (logical).
 Input paths of state findings become a codeFlow each, so a viewer can step from the
-load-balanced input to the node. Suppressed findings stay in, with a `suppressions` entry;
+load-balanced input to the node; effect paths of duplicated-work findings too, from the
+source to what it reaches. Suppressed findings stay in, with a `suppressions` entry;
 every other result has an empty list, which SARIF reads as "checked, not suppressed".
 No timestamps: the same flows give the same bytes.
 """
@@ -211,10 +212,18 @@ def _result(f, result, rule_index: dict[str, int], artifact_index: dict[str, int
                 loc = _node_location(flow, step, f.file, artifact_index, f"on an input path: {_step_text(flow, step)}")
                 loc["id"] = len(related) + 1
                 related.append(loc)
+    for path in f.effect_paths:
+        for step in path[1:]:  # the first step is the finding's own node
+            if step not in seen:
+                seen.add(step)
+                loc = _node_location(flow, step, f.file, artifact_index, f"on the way to an effect: {_step_text(flow, step)}")
+                loc["id"] = len(related) + 1
+                related.append(loc)
     if related:
         res["relatedLocations"] = related
-    if f.paths:
+    if f.paths or f.effect_paths:
         res["codeFlows"] = [_code_flow(flow, path, f.file, artifact_index) for path in f.paths]
+        res["codeFlows"] += [_code_flow(flow, path, f.file, artifact_index, "reaches ") for path in f.effect_paths]
     if f.suppressed is not None:
         s = f.suppressed
         sup = {"kind": _SUPPRESSION_KIND.get(s.kind, "external"), "status": "accepted", "justification": s.reason}
@@ -239,12 +248,14 @@ def _tab_label(flow, r) -> str | None:
     return flow.tab_label(node) if node is not None else None
 
 
-def _code_flow(flow, path, file, artifact_index) -> dict:
+def _code_flow(flow, path, file, artifact_index, words: str = "fed by ") -> dict:
+    """A path as a codeFlow: an input path is named by where it starts ("fed by ..."), an
+    effect path by where it ends ("reaches ...")."""
     steps = [
         {"location": _node_location(flow, step, file, artifact_index, _step_text(flow, step)), "executionOrder": i + 1}
         for i, step in enumerate(path)
     ]
     return {
-        "message": {"text": "fed by " + _step_text(flow, path[0])},
+        "message": {"text": words + _step_text(flow, path[0] if words == "fed by " else path[-1])},
         "threadFlows": [{"locations": steps}],
     }
