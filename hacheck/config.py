@@ -23,7 +23,7 @@ class Config:
     exclude: tuple[str, ...] = ()
     rule_packs: tuple[str, ...] = ()
     shared_context_stores: tuple[str, ...] = ()
-    persistent_context_stores: tuple[str, ...] = ("persistent",)
+    persistent_context_stores: tuple[str, ...] = ("persistent", "file", "localfilesystem", "disk")
     share_group: str | None = None
     effects: dict[str, dict] = field(default_factory=dict)  # node type -> effect catalogue entry
     # the copies run side by side on one host: a service on localhost is one they all share

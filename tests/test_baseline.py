@@ -18,11 +18,17 @@ from hacheck.runner import FileResult, RunResult
 SCHEMA = json.loads((Path(__file__).resolve().parents[1] / "hacheck" / "schemas" / "baseline.schema.json").read_text())
 
 TAB = {"id": "t", "type": "tab", "label": "Ingest"}
-BROKER = {"id": "b", "type": "mqtt-broker", "broker": "localhost", "clientid": ""}
+BROKER = {"id": "b", "type": "mqtt-broker", "broker": "mqtt.example", "clientid": ""}
 
 
 def mqtt(id: str, x: int = 100, y: int = 40, dynamic: bool = False) -> dict:
-    return {"id": id, "type": "mqtt in", "z": "t", "name": id, "topic": "" if dynamic else f"{id}/#", "broker": "b", "inputs": 1 if dynamic else 0, "x": x, "y": y, "wires": [[]]}
+    """HA101 (plain topic) or HA102 (dynamic): wired to ACT, so the messages reach an action."""
+    return {"id": id, "type": "mqtt in", "z": "t", "name": id, "topic": "" if dynamic else f"{id}/#", "broker": "b", "inputs": 1 if dynamic else 0, "x": x, "y": y, "wires": [["act"]]}
+
+
+def act(x: int = 500, y: int = 40) -> dict:
+    """An MQTT publish: the outbound effect the subscriptions reach."""
+    return {"id": "act", "type": "mqtt out", "z": "t", "name": "command", "topic": "plant/cmd", "broker": "b", "x": x, "y": y, "wires": []}
 
 
 def dangling(id: str, x: int = 300, y: int = 40) -> dict:
@@ -30,7 +36,7 @@ def dangling(id: str, x: int = 300, y: int = 40) -> dict:
     return {"id": id, "type": "change", "z": "t", "name": id, "rules": [], "x": x, "y": y, "wires": [["elsewhere"]]}
 
 
-FLOW = [TAB, BROKER, mqtt("m1"), mqtt("m2", y=80), mqtt("dyn", y=120, dynamic=True), dangling("c")]
+FLOW = [TAB, BROKER, mqtt("m1"), mqtt("m2", y=80), mqtt("dyn", y=120, dynamic=True), dangling("c"), act()]
 SELECT = ["--select", "HA101,HA102"]  # and the HC rules, which always run
 
 
@@ -99,7 +105,7 @@ def test_a_moved_node_still_matches_its_entry(repo):
     make_baseline(".")
     _, before = check_json(".")
     # the editor moved nodes on the canvas and re-exported: other order, other x/y, other layout
-    moved = [dangling("c", x=900, y=700), mqtt("dyn", x=5, y=5, dynamic=True), BROKER, mqtt("m2", x=640, y=480), TAB, mqtt("m1", x=20, y=300)]
+    moved = [dangling("c", x=900, y=700), mqtt("dyn", x=5, y=5, dynamic=True), BROKER, mqtt("m2", x=640, y=480), act(x=800, y=20), TAB, mqtt("m1", x=20, y=300)]
     write(repo / "flows.json", moved, indent=4)
     code, after = check_json("--baseline", ".hacheck-baseline.json", ".")
     line = {f["node"]: f["line"] for f in before["findings"]}

@@ -17,8 +17,10 @@ GIT_ENV = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.invalid", "GIT
 def _flow(topic: str, nid: str = "m1") -> list[dict]:
     return [
         {"id": "t1", "type": "tab", "label": "Ingest"},
-        {"id": "b1", "type": "mqtt-broker", "broker": "localhost", "clientid": ""},
-        {"id": nid, "type": "mqtt in", "z": "t1", "name": "jobs", "topic": topic, "broker": "b1", "inputs": 0, "x": 100, "y": 40, "wires": [[]]},
+        {"id": "b1", "type": "mqtt-broker", "broker": "mqtt.example", "clientid": ""},
+        {"id": nid, "type": "mqtt in", "z": "t1", "name": "jobs", "topic": topic, "broker": "b1", "inputs": 0, "x": 100, "y": 40, "wires": [["act"]]},
+        # a publish: what makes a plain subscription duplicated work (HA101)
+        {"id": "act", "type": "mqtt out", "z": "t1", "name": "done", "topic": "jobs/done", "broker": "b1", "x": 300, "y": 40, "wires": []},
     ]
 
 

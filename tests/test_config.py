@@ -80,7 +80,7 @@ def test_strict_preset_lowers_the_threshold_and_runs_preview_rules(repo, monkeyp
     assert v["extends"] == {"value": "strict", "origin": ".hacheck.yaml"}
     assert v["fail_on"] == {"value": "info", "origin": "preset strict"}
     assert v["preview"] == {"value": True, "origin": "preset strict"}
-    assert v["persistent_context_stores"] == {"value": ["persistent"], "origin": "preset default"}
+    assert v["persistent_context_stores"] == {"value": ["persistent", "file", "localfilesystem", "disk"], "origin": "preset default"}
 
 
 # --- discovery ----------------------------------------------------------------------------------

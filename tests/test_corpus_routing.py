@@ -23,8 +23,16 @@ PINNED: dict[str, dict[str, set[str]]] = {
     # run: one HA140 per tab. The `watch` on /config/flows.json sits in the subflow 'On Deploy /
     # Change', which has a running instance: HA120. All 6 http in reach an http response: no
     # HA150. No MQTT.
+    # Since the effect model (issues 19, 20): +23 HA107 (Home Assistant event nodes whose events reach service calls: toggles
+    # that cancel out, counters moved twice, notifications sent twice), +1 HA111 (a run-once inject
+    # reaching a service call), +3 HA123 (the Home Assistant server configs reach Home Assistant
+    # through the add-on's local supervisor).
+    # (Each node's reason: tests/truth/001__David-SKB__home-assistant-node-red__flows.json.yaml.)
     "001__David-SKB__home-assistant-node-red__flows.json": {
+        "HA107": {"0811b6b51da6b228", "1faad3c887dfe5c5", "254ca030.d01d08", "2b067f17.d7d94", "2c357ca0.9e173c", "3c6775a2ebf09024", "42a722f8accaab32", "48ef7e25.169d5", "633969c9f406fcc6", "6dd62b9f5eec86c3", "75490e5d.7c8f6", "84cb5818.f68218", "8529b1d7.d7e25", "8f96fab0f6a08024", "92e874dc2e3aeb1c", "9da6799230065c79", "a08ca6c1ed98521a", "a458713b.90235", "a79fce9e.6d1c1", "ad4f2e9d.99788", "ed20d1f.2d36e3", "f69b3ca.3ffe7c", "ff6c8eb5f8f4014d"},
+        "HA111": {"8a3ff4c90a5343b1"},
         "HA120": {"a9b88fac6ee81cda"},
+        "HA123": {"3edfacf2.b3d2c4", "575e2eea.2cdb1", "5e6a682a.ce8468"},
         "HA140": {"209313b8aacac5d0", "ac943ec51aa6c81e"},
     },
     # Nearly every tab is disabled (tcp/udp listeners, dashboards, websockets, a second ping):
@@ -32,16 +40,21 @@ PINNED: dict[str, dict[str, set[str]]] = {
     # `timer: 20` and no `mode`, so it pings every 20 s (HA110); the websocket out on the
     # listener /ws/osc broadcasts (HA121). Not reported, rightly: the websocket in on the same
     # listener (load-balanced like HTTP), the tcp in in client mode, injects without repeat.
+    # Since the effect model (issues 19, 20): -HA110 on the ping (it feeds only a websocket out to the copy's own browsers, a
+    # cache and debugs), -HA121 (no load-balanced input broadcasts: the only one is the /osc/init
+    # reply, which goes back to the requester's copy).
+    # (Each node's reason: tests/truth/005__DaveThw__EosRemote__node-red_flows.json.yaml.)
     "005__DaveThw__EosRemote__node-red_flows.json": {
-        "HA110": {"f172d4e.7644c28"},
-        "HA121": {"1f18cb57.8c2ca5"},
     },
     # Factory model with one broker 'LocalBroker', clientid 'Node-RED' (HA103, used by 34 running
     # nodes). All 23 mqtt in are plain topics, 3 of them inside subflows with running instances
     # (cc90405b078b72d5, 831e8b50ae9d9067, 5f93a9aafc470689): HA101 each. 31 running ui_ widgets
     # on two tabs: two HA140. The ~40 injects are manual buttons (no repeat): no HA110.
+    # Since the effect model (issues 19, 20): -22 HA101: those subscriptions only feed dashboard widgets and debugs; 5f93a9aa
+    # stays (it reaches mqtt out 'f/move').
+    # (Each node's reason: tests/truth/010__Marius998__PP-NodeRED-Fitech4.0__flows_flows.json.yaml.)
     "010__Marius998__PP-NodeRED-Fitech4.0__flows_flows.json": {
-        "HA101": {"39a710ad.a54c7", "454da047.c4d7e", "5cd64e31.be149", "5f93a9aafc470689", "5ff7971e.dd8d88", "7c642d8e.27cd14", "831e8b50ae9d9067", "84747c9e.dd3a1", "9d86de9f.e8252", "a901efed.4b3a1", "c1196ef.87bc99", "c22aaa5d.326338", "c4a629b8.f9d038", "cc90405b078b72d5", "cf09ad40.6ca76", "d4357a37.e63788", "d7b883bb.a2aac", "d8139d1e.c41b7", "e2c79422.3e00f8", "e94f62a.db538a", "ede2b0e8.656d9", "fa038b47.d0ae88", "ff7b51be.0b81"},
+        "HA101": {"5f93a9aafc470689"},
         "HA103": {"fa600c20.8a9c9"},
         "HA140": {"8ef1fe78.3886c", "d99ca802.0da3f8"},
     },
@@ -49,29 +62,46 @@ PINNED: dict[str, dict[str, set[str]]] = {
     # (cycletime 1500 ms) and send every change: each copy would poll the PLC and emit the
     # changes, HA110 on each. 12 injects repeat (1 s to 300 s): HA110. 4 plain mqtt in on the
     # HiveMQ Cloud broker: HA101; that broker has no client id and no birth/will: no HA103/HA105.
+    # Since the effect model (issues 19, 20): -36 HA110: those eth-ip in only append to per-copy flow-context arrays; the 18
+    # left reach mongodb4 inserts or PLC writes.
+    # (Each node's reason: its label in tests/truth/.)
     "012__EasyTek-Automation__EasyTek-Data__node-red-config_.flows.json.backup": {
         "HA101": {"0b17e216e3b15a12", "577cfec5ec5d9117", "7dc34cd22c3bf5dd", "fd76f6768882146b"},
-        "HA110": {"0437624de1c83b72", "0b8e1d71d2332d50", "107aab8d6ac2b917", "15e6e85bb55b48e3", "1a3ff9e4f0858185", "1f3412b4ddf1b036", "273fa9a0b7c15430", "2b557e8515f96a72", "35813b25a20be761", "40658b1c09eec1d4", "477a6ce48a2a37e3", "47bbc1a7520c9a8d", "486d8bb3fd6c37f2", "4e62af48bbe8f39d", "5a98527436da23fd", "5ddfee189c6d7a42", "5e33dff122ac23e2", "631ba67d45f072a8", "6a2f0c77bba083d0", "6c8d4abe12278c75", "6ec2468e39d54d32", "736cddb48b5109ad", "75f8318967d2c0f2", "8272b2abe3e30664", "86abc8d1500de2ae", "89e0d02cf815ad94", "8ec8da8ce218259d", "95d7920f39e71274", "96f8a188a92b099a", "998ff6fa59428732", "9bdb1a04a138fccf", "9e08b4b111eaadfe", "a4bd757e75e8635b", "a76cd0db23384278", "a7b402caa20fa8d2", "aefaec5651f54cb3", "b258f6087b80fd7b", "b6b733f1e7d37048", "b7a7d54804a37119", "c0a940d8e45a14c2", "c4df3856ad6180c7", "d19a89a86f40fe63", "d4951f0a89dcdf02", "d4d4b4fe468787e0", "d5abee1091f8dae1", "dbace61b8d33689b", "e32d1ce8d9378a47", "e8e50b619649dbf9", "ec8e6e345fafd9eb", "ee66630f8aaed5e5", "f04a02324e9d2306", "f07c54ddaa5125e0", "f3fd92630ff02106", "f9e2bf79a7db05d3", "fb351e084cd83f31"},
+        "HA110": {"0437624de1c83b72", "0b8e1d71d2332d50", "35813b25a20be761", "486d8bb3fd6c37f2", "4e62af48bbe8f39d", "5ddfee189c6d7a42", "631ba67d45f072a8", "8ec8da8ce218259d", "95d7920f39e71274", "96f8a188a92b099a", "998ff6fa59428732", "aefaec5651f54cb3", "d4951f0a89dcdf02", "d5abee1091f8dae1", "dbace61b8d33689b", "e32d1ce8d9378a47", "ec8e6e345fafd9eb", "f04a02324e9d2306", "f07c54ddaa5125e0"},
     },
     # Home automation. 6 plain mqtt in (HA101). 7 injects repeat 60 s to 900 s (HA110, incl.
     # 'once: true' ones that also repeat) and 9 bigtimers switching lights on their own schedule
     # (HA110); the two 'once' injects without repeat on 'Arrosage' are not reported. A `tcp in`
     # server on port 47900 (HA120). The broker 'Domotik-Broker' has no client id: no HA103.
     # Dashboard widgets on 'Web GUI' only: one HA140. The http in /currenttime is answered.
+    # Since the effect model (issues 19, 20): -6 HA101 and the publishes to 'led-*-state': the broker is on localhost, each
+    # copy's own (HA123 on it); +2 HA107 (wemo in events, republished through the local broker to
+    # wemo out: each copy switches the lamp); the 9 bigtimers move from HA110 to HA112; -4 HA110 on
+    # injects that feed displays or the local broker; +1 HA111 ('Inject Off at startup' closes the
+    # valve over HTTP at each start).
+    # (Each node's reason: tests/truth/013__pascal1062__domotik-flows__flows_raspberrypi.json.yaml.)
     "013__pascal1062__domotik-flows__flows_raspberrypi.json": {
-        "HA101": {"3bd0323f.e3860e", "89c228fb.daef28", "913940ce.0b5a", "994d5739.3ac958", "a117be1.cb16d4", "d8137010.20715"},
-        "HA110": {"24030102.4e5c8e", "42111725.97f6f8", "434253c8.d090cc", "5526b0ad.c400c", "5807ec38.330134", "5c645131.d53e98", "6e3386bb.785848", "8941cdb7.a3a17", "a6f90a8e.e7e328", "d1a1234.1b288e", "e5aa3d2e.8f9eb", "e62f04a3.c3d398", "e7857be.e215288", "ef3d9c0c.41a71", "fe33566.ea893a8"},
+        "HA107": {"28a1fc1.9442c04", "756bebc4.c62fa4"},
+        "HA110": {"fe33566.ea893a8"},
+        "HA111": {"9dc90e2b.cb4f"},
+        "HA112": {"24030102.4e5c8e", "5526b0ad.c400c", "5807ec38.330134", "6e3386bb.785848", "8941cdb7.a3a17", "a6f90a8e.e7e328", "e5aa3d2e.8f9eb", "e62f04a3.c3d398", "ef3d9c0c.41a71"},
         "HA120": {"b4e9a044.e3f7e"},
+        "HA123": {"675e8ce1.20f904"},
         "HA140": {"5052fb75.8383a4"},
     },
     # MQTT + dashboard. 37 plain mqtt in (HA101); the broker has an empty client id (no HA103) but
     # birth, close and will topics bigTower/hi|bye|dying (HA105). 11 repeating injects, from
     # every 30 s to every 12 h (HA110); the 'once'-only injects are not reported. Two `udp in`
     # listeners, ports 9090 and 30303 (HA120). Dashboards on 5 tabs (HA140).
+    # Since the effect model (issues 19, 20): -35 HA101 (paths end in widgets, some of them switches without pass-through that
+    # stop the message; the two left publish commands); -5 HA110 (display refreshes); +4 HA111 (at
+    # each start, ssh to a remote host and restart a service).
+    # (Each node's reason: tests/truth/014__xmayeur__nodered__node-red-data_flows.json.yaml.)
     "014__xmayeur__nodered__node-red-data_flows.json": {
-        "HA101": {"1ce619b6.396426", "1d04e3bd.38155c", "23e8f780.444198", "24f5352a.8ab01a", "3ae84d83.68abf2", "416960d8.1436f", "57e56640.199d28", "5d5489d9.ed53c8", "5ea96ab6.f85fa4", "5ed130a4.3a3ba", "64bc3c32.7e5f04", "6c75554f.b7527c", "6f1089bf.d22728", "768455cd.d5bdec", "7f89f4ff.9e390c", "7f8ea326.24322c", "901a43e3.46fcc", "908b25a8.083da8", "92af1580.0b80c8", "971f84e3.781278", "a26c293.f478cd8", "aa31ebb4.800f68", "aba661fd.68882", "ac6b8430.dd8ab8", "b0177ce4.fde9b", "b25d27e8.240e18", "b453e810.1dc118", "b64ca5c2.455898", "b6df0095.9e6c6", "c7453141.b879b", "d681f8c6.a15998", "e6c92e90.a79dc", "e9c7de42.af856", "f8262877.9f4cf8", "fa955b4a.019068", "fdfd8c14.5198f", "fe3c0bb8.2a3ba8"},
+        "HA101": {"7f89f4ff.9e390c", "b25d27e8.240e18"},
         "HA105": {"e29f85d0.5a40a8"},
-        "HA110": {"25d0e841.ae02f8", "4cadd74e.741708", "6a1e037.18fd1fc", "6b0c3ceb.734854", "6ea0ed7a.445384", "73cd0bcd.1489c4", "aa5a400.e8b3dc", "c3b6df3b.e1429", "c47bffac.d4e9e", "d9313135.67faf", "fa1d9fbc.53f26"},
+        "HA110": {"4cadd74e.741708", "6a1e037.18fd1fc", "c3b6df3b.e1429", "c47bffac.d4e9e", "d9313135.67faf", "fa1d9fbc.53f26"},
+        "HA111": {"1c10d80.8ca5b28", "1f75a02a.fdae6", "bcd2e46c.59c3c8", "dbf6cc5.5026a3"},
         "HA120": {"6a2c47b3.8c0228", "6f08378e.594f68"},
         "HA140": {"7e596646.ff51a8", "8de34dec.0311b", "e460325d.9cdbf", "e85d4797.c0ff2", "f94344e4.9cd718"},
     },
@@ -80,17 +110,26 @@ PINNED: dict[str, dict[str, set[str]]] = {
     # subflows, the suncron 'Sun down', the 60 s inject 'names' and the cron inject 'Daily'.
     # The ui_time_scheduler is a ui_ node and counted by HA140 (3 tabs); the two ui_template on
     # the disabled tab 'Plotly' are not.
+    # Since the effect model (issues 19, 20): -2 HA101 (they reach only widgets and debugs, the link goes to a disabled tab);
+    # cronplus and suncron move from HA110 to HA112, with ui_time_scheduler (a scheduler the
+    # catalogue knows); +4 HA111 (lights and heat-pump settings written at each start); +1 HA108
+    # (the Alexa skill connection's client id is the account name).
+    # (Each node's reason: tests/truth/015__per42__nodered-house-embla__flows_raspberrypi.json.yaml.)
     "015__per42__nodered-house-embla__flows_raspberrypi.json": {
-        "HA101": {"0baa9713225bfd04", "accf4fe82654bbd3"},
         "HA103": {"5269a148.9a1bd"},
-        "HA110": {"1434e97e58c79c6a", "827fe14d.8e0f1", "8fa6362492269c64", "937e075312938ab4", "c53ca1e996d473c2"},
+        "HA108": {"a4d69f5b.c8b3b"},
+        "HA110": {"1434e97e58c79c6a", "8fa6362492269c64", "937e075312938ab4"},
+        "HA111": {"21aae0bb.080e3", "5a0561128a8b2e8c", "9a8b89cc.c41e38", "df2488b7c762d11e"},
+        "HA112": {"79c6cfaf.7a486", "827fe14d.8e0f1", "c53ca1e996d473c2"},
         "HA140": {"0da30667a1d02274", "2a44cced.04dc14", "c208375a.5070e8"},
     },
     # HTTP API with 31 http in: every one reaches an http response (some through long function
     # chains): no HA150. One 60 s inject 'Every 60 s' on 'IPAWS Alerts' (HA110); the startup
     # injects are once-only.
+    # Since the effect model (issues 19, 20): -HA110 on the IPAWS timer: it only GETs weather alerts into a per-copy cache
+    # (the function before the http request sets msg.method GET).
+    # (Each node's reason: tests/truth/023__Illinois-Wing-Team-Awearness-Kit__infra-TAK__nodered_flows.json.yaml.)
     "023__Illinois-Wing-Team-Awearness-Kit__infra-TAK__nodered_flows.json": {
-        "HA110": {"flow_ipaws_timer_inj"},
     },
     # RV coach bridge on an MQTT v5 broker. 19 mqtt in, one disabled ('Start/Stop Generator'):
     # 18 HA101. They all have `nl: false`, so no HA104 despite v5. Both http in are answered.
@@ -100,30 +139,43 @@ PINNED: dict[str, dict[str, set[str]]] = {
     # IIoT sorting station. Broker 'Mosquitto Local' with clientid 'nodered_iiot_planta'
     # (HA103); 4 plain mqtt in (HA101). Three modbus-read polling every 500 ms and an inject
     # every 2 s (HA110). Dashboards on 4 tabs (HA140). http in /report is answered.
+    # Since the effect model (issues 19, 20): the broker cfg_mqtt is on 127.0.0.1, each copy's own: -4 HA101, -HA103, +HA123
+    # (with the Modbus client on 127.0.0.1); -2 HA110 (polls that reach only that local broker and
+    # displays); +HA108 (the Telegram bot polls with its token).
+    # (Each node's reason: tests/truth/029__Felipe-JDA__iiot-sorting-station__nodered_flows.json.yaml.)
     "029__Felipe-JDA__iiot-sorting-station__nodered_flows.json": {
-        "HA101": {"mqtt_in_qr_bypass", "mqtt_in_vision_img", "mqtt_in_vision_result", "mqtt_in_vision_status"},
-        "HA103": {"cfg_mqtt"},
-        "HA110": {"inject_poll_alertas", "mb_read_process", "mb_read_sensors", "mb_read_vision"},
+        "HA108": {"cfg_telegram"},
+        "HA110": {"inject_poll_alertas", "mb_read_process"},
+        "HA123": {"cfg_modbus", "cfg_mqtt"},
         "HA140": {"flow_dashboard", "flow_datos", "flow_plc", "flow_vision"},
     },
     # Pump monitoring. Four repeating injects (60 s, 10 s, 2 s, 5 s): HA110; 'on-init' is once-only.
     # The websocket out on the listener broadcasts states (HA121). All 8 http in are answered.
+    # Since the effect model (issues 19, 20): -4 HA110 (a connection switch, Modbus reads into a cache, a push to the copy's
+    # own websocket clients); -HA121 (only the timer feeds it: each copy broadcasts to its own
+    # clients).
+    # (Each node's reason: tests/truth/040__leontev-vyacheslav__eta-node-red__flow-space_flows.json.yaml.)
     "040__leontev-vyacheslav__eta-node-red__flow-space_flows.json": {
-        "HA110": {"03e587130931a889", "04a22057bd75906f", "4d65ff37e6d2771a", "abf540bef0e1bad8"},
-        "HA121": {"3a29c46091b22441"},
     },
     # Xiaomi example. The only mqtt in subscribes dynamically (`inputs: 1`): HA102, not HA101. The
     # 'EMQX broker' with birth/close/will topics is used by no node, so it does not connect: no
     # HA105. The inject 'Heartbeat' repeats every 5 s (HA110).
+    # Since the effect model (issues 19, 20): -HA102 (its output is unwired), -HA110 on 'Heartbeat' (a keep-alive); +HA107 and
+    # +HA120 on the xiaomi-gateway (every copy joins the gateway's multicast group on UDP 9898 and
+    # publishes each report to the cloud).
+    # (Each node's reason: tests/truth/043__2SmartCloud__2smart-cloud-node-red-xiaomi-example__flows.json.yaml.)
     "043__2SmartCloud__2smart-cloud-node-red-xiaomi-example__flows.json": {
-        "HA102": {"25b3692d6f91a4a2"},
-        "HA110": {"635ee17db10aa74a"},
+        "HA107": {"c9a629ca753514f9"},
+        "HA120": {"c9a629ca753514f9"},
     },
     # PLC over serial. The `serial in` opens /dev/ttyUSB0 (HA120). Of the ui_ nodes only the
     # ui_switch 'LED A' is a widget (the rest are ui_base/ui_tab/ui_group config): one HA140.
     # The http in /lamp/:address is answered.
+    # Since the effect model (issues 19, 20): +HA122: the serial out is fed by the load-balanced POST /lamp.
+    # (Each node's reason: tests/truth/052__meipra__plc-node-red__flows_raspberrypi.json.yaml.)
     "052__meipra__plc-node-red__flows_raspberrypi.json": {
         "HA120": {"6dd1c0a4.de31f"},
+        "HA122": {"373648db.dcd968"},
         "HA140": {"e20ea61b.108288"},
     },
     # Azure IoT Hub gateway. The broker's clientid is the literal '{deviceId}' (a placeholder, not
@@ -138,35 +190,45 @@ PINNED: dict[str, dict[str, set[str]]] = {
     # SCADA demo. Broker host/port are `${MQTT_HOST}`/`${MQTT_PORT}`, but the clientid
     # 'node-red-optiscada-clean' is fixed (HA103). One plain mqtt in (HA101), one 5 s inject
     # (HA110); the http in /healthz is answered.
+    # Since the effect model (issues 19, 20): -HA101: the subscription only feeds a debug.
+    # (Each node's reason: tests/truth/058__antoniot73__processmind-scada__data_flows.json.yaml.)
     "058__antoniot73__processmind-scada__data_flows.json": {
-        "HA101": {"2248bef3a2c848cd"},
         "HA103": {"1adf808855039352"},
         "HA110": {"cd04d52b923c2704"},
     },
     # Tiny MQTT -> websocket bridge: one plain mqtt in (HA101); the websocket out 'To Dashboard' on
     # the listener /ws broadcasts to browsers (HA121). The broker has no client id.
+    # Since the effect model (issues 19, 20): -HA101 (it only feeds a websocket out to each copy's own clients), -HA121 (no
+    # load-balanced input reaches that websocket out).
+    # (Each node's reason: tests/truth/064__io-openbox__predictive-maintenance-system__node-red-config.json.yaml.)
     "064__io-openbox__predictive-maintenance-system__node-red-config.json": {
-        "HA101": {"mqtt-in"},
-        "HA121": {"websocket-out"},
     },
     # Orange Live Objects samples. Both brokers have fixed client ids and running users (mqtt in /
     # mqtt out): two HA103. The mqtt in on fifo/myFIFO is plain (HA101). The inject on crontab
     # '*/30 0-23 * * *' (HA110). The http in /transform is answered.
+    # Since the effect model (issues 19, 20): -HA101: the path ends in global context and a debug.
+    # (Each node's reason: its label in tests/truth/.)
     "068__DatavenueLiveObjects__node-red-Flows-samples-on-Orange-Live-Objects-data__flow_samples.json": {
-        "HA101": {"9fd2cd5e.01fa28"},
         "HA103": {"37c509b3.9c2ab6", "fee6051f.6515"},
         "HA110": {"a5650751.5efb98"},
     },
     # Modbus over HTTP example: 5 http in reach their http response through link out/link in
     # pairs (no HA150). The modbus-server on port 10502 is a listener (HA120).
+    # Since the effect model (issues 19, 20): +HA123: the modbus-client talks to 127.0.0.1:10502, each copy's own in-memory
+    # Modbus server.
+    # (Each node's reason: tests/truth/080__BiancoRoyal__node-red-contrib-modbus__examples_Modbus-HTTP.json.yaml.)
     "080__BiancoRoyal__node-red-contrib-modbus__examples_Modbus-HTTP.json": {
         "HA120": {"29b7c24fff33f158"},
+        "HA123": {"b285e1db.3e77d8"},
     },
     # 19 tabs. Three websocket listeners, but only /ws/deep-research runs: its websocket out
     # broadcasts (HA121); the websocket in is not reported. 8 of the 9 http in are on disabled
     # tabs; the running /deep-research one is answered. The 5 s inject is on a disabled tab.
+    # Since the effect model (issues 19, 20): -HA121 (the websocket out answers the socket that asked: msg._session is kept),
+    # +5 HA123 (chat-ollama on http://localhost:11434).
+    # (Each node's reason: tests/truth/093__4arturas__node-red__flows.json.yaml.)
     "093__4arturas__node-red__flows.json": {
-        "HA121": {"c305ffb410c4f1ae"},
+        "HA123": {"1e439042ab46cfda", "1e84395e17694747", "70ca190b6917284f", "bc46f6d8c2d0458d", "d018a22df72f545e"},
     },
 }
 

@@ -26,19 +26,17 @@ REVIEWED = {
     # websocket in on a listener is load-balanced, but it reaches no context write and no
     # stateful node; the writers are fed by a tcp in, a ping, an inject, or nothing wired.
     "005__DaveThw__EosRemote__node-red_flows.json": set(),
-    # Real HA bugs: like counters (global, key in a variable: reported as dynamic), bands and
-    # concerts data and users_on_efir written by http in routes; now_on_scene/efir written by
-    # functions fed by a redis-in BLPOP queue (each item is popped by one copy). The custom
-    # joins without a count after a split re-join one request's sequence: not HA201.
+    # Real HA bugs: bands and concerts data and users_on_efir written by http in routes and
+    # read by other nodes. Since the effect model: the like counters (now_event_likes,
+    # now_track_likes: the key is a variable bound once to a literal, now resolved) are never
+    # read from context (the count lives in redis), and now_on_scene/efir (from the redis-in
+    # BLPOP queue) are read back only by the manual 'reset efir' inject's flow, which no one
+    # can start on an HA instance: not reported (tests/truth/007...yaml labels them silent).
+    # The custom joins after a split re-join one request's sequence: not HA201.
     "007__ti-rudin__back.raptver__node-red-data_flows.json": {
         ("HA202", "20fc07374ab0f37d"),  # global.set('users_on_efir') from POST /get-efir2
-        ("HA202", "2f152ff6652ca88a"),  # write now_event_likes from POST /like
-        ("HA202", "68c58d8c3bde1bac"),  # write now_event_likes (second copy of the node)
         ("HA202", "6cc28d806663e746"),  # bands data from POST /bands-data-update
         ("HA202", "c39429d731db8789"),  # concerts data from POST /bands-data-update
-        ("HA202", "c424350b48465bfb"),  # write now_track_likes from POST /like
-        ("HA202", "7308c520c3039313"),  # reduce: now_on_scene/efir from redis-in blpop
-        ("HA202", "6f8c25c6532c82cc"),  # reduce (second path through redis-command)
     },
     # ROS2 and dashboard flows, no load-balanced input at all.
     "009__DroneBlocks__node-red-dexi__flows_flows.json": set(),
@@ -99,13 +97,11 @@ def test_reviewed_corpus_findings(name, corpus):
 
 def test_reviewed_findings_say_where_the_messages_come_from(corpus):
     by_node = {f.node_id: f for f in _findings("007__ti-rudin__back.raptver__node-red-data_flows.json")}
-    like = by_node["c424350b48465bfb"]
-    assert "http in POST /like -> function 'log prepare' -> switch 'is have_spisok?' -> function 'write now_track_likes'" in like.message
-    # the key is a variable bound once to a literal: resolved, not "computed at run time"
-    assert "global context 'now_track_likes'" in like.message
-    assert like.paths and like.paths[0][0] == "28836c67579e231e"
-    reduce = by_node["7308c520c3039313"]
-    assert "redis-in blpop reduce-efir" in reduce.message and "'now_on_scene' and 'efir'" in reduce.message
+    bands = by_node["6cc28d806663e746"]
+    assert "http in POST /bands-data-update -> function 'bands data' -> split -> join -> function 'bands data'" in bands.message
+    assert "global context 'bands'" in bands.message and "read by function 'reduce '" in bands.message
+    users = by_node["20fc07374ab0f37d"]
+    assert "read by function 'user stat calculate every 2 sec'" in users.message
     (ws,) = _findings("093__4arturas__node-red__flows.json")
     assert "websocket in /ws/deep-research -> link out" in ws.message and "node context 'busy'" in ws.message
 

@@ -24,8 +24,13 @@ UNREADY = [
     {"id": "t1", "type": "tab", "label": "Ingest Line", "disabled": False, "info": "ünïcode stays"},
     {"id": "b1", "type": "mqtt-broker", "name": "plant", "broker": "10.0.0.5", "port": "1883", "clientid": "line-7", "protocolVersion": "4"},
     {"id": "m1", "type": "mqtt in", "z": "t1", "name": "jobs", "topic": "plant/+/jobs", "qos": "1", "broker": "b1", "inputs": 0, "x": 100, "y": 40, "wires": [["d1"]]},
-    {"id": "d1", "type": "debug", "z": "t1", "name": "", "x": 300, "y": 40, "wires": []},
+    {"id": "d1", "type": "mqtt out", "z": "t1", "name": "done", "topic": "plant/done", "broker": "b1", "x": 300, "y": 40, "wires": []},
 ]
+# the same subscription, also feeding a moving average: sharing it would split the average
+FEEDS_STATE = UNREADY + [
+    {"id": "s1", "type": "smooth", "z": "t1", "name": "avg", "property": "payload", "action": "mean", "count": "10", "x": 300, "y": 100, "wires": [["d1"]]},
+]
+FEEDS_STATE[2] = {**UNREADY[2], "wires": [["d1", "s1"]]}
 
 
 def _styles(doc):
@@ -147,6 +152,38 @@ def test_cli_fix_diff_check_and_write(tmp_path):
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".hacheck-fix-")]
     assert run_cli("fix", str(f), "--check").returncode == 0
     assert run_cli("check", str(f), "--select", "HA101,HA103").returncode == 0
+
+
+def test_share_is_held_back_when_the_subscription_feeds_state():
+    """ruff's fix safety: the $share/ fix is safe only when nothing per-copy is downstream."""
+    notes: list[str] = []
+    flow = parse_bytes("flows.json", json.dumps(FEEDS_STATE, indent=4).encode())
+    findings = check_flow(flow, RULES, Config())
+    (ha101,) = [f for f in findings if f.rule_id == "HA101"]
+    assert "smooth 'avg'" in ha101.message and "would split" in ha101.message
+    new, edits = fix_text(flow, findings, RULES, Config(), False, notes)
+    assert {(e.rule_id, e.field) for e in edits} == {("HA103", "clientid")}
+    assert notes == ["flows.json: HA101 on 'jobs' not fixed: sharing it would split smooth 'avg' between the copies (split the subscription, or fix with --unsafe-fixes)"]
+    notes.clear()
+    new, edits = fix_text(flow, findings, RULES, Config(), True, notes)
+    assert ("HA101", "topic") in {(e.rule_id, e.field) for e in edits}
+    assert notes == ["flows.json: HA101 on 'jobs' fixed although sharing it would split smooth 'avg' between the copies"]
+    # and the split is then reported, as the note said
+    after = check_flow(parse_bytes("flows.json", new.encode()), RULES, Config())
+    assert [(f.rule_id, f.node_id) for f in after if f.rule_id == "HA201"] == [("HA201", "s1")]
+
+
+def test_cli_names_the_state_a_held_back_fix_would_split(tmp_path):
+    f = tmp_path / "flows.json"
+    original = json.dumps(FEEDS_STATE, indent=4) + "\n"
+    f.write_text(original)
+    proc = run_cli("fix", str(f))
+    assert proc.returncode == 0, proc.err
+    assert "HA101 on 'jobs' not fixed: sharing it would split smooth 'avg'" in proc.err
+    assert json.loads(f.read_text())[2]["topic"] == "plant/+/jobs"
+    proc = run_cli("fix", str(f), "--unsafe-fixes")
+    assert "fixed although sharing it would split smooth 'avg'" in proc.err
+    assert json.loads(f.read_text())[2]["topic"].startswith("$share/")
 
 
 def test_cli_fix_unreadable_file_is_reported_and_untouched(tmp_path):

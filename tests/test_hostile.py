@@ -89,7 +89,7 @@ SELF_SUBFLOW = [
     {"id": "s1", "type": "subflow", "name": "Recursive", "in": [{"x": 1, "y": 1, "wires": [{"id": "i1"}]}],
      "out": [{"x": 1, "y": 1, "wires": [{"id": "f1", "port": 0}]}]},
     _pos(id="i1", type="subflow:s1", z="s1", wires=[["f1"]]),
-    function("f1", "s1", "flow.set('seen', msg.payload); return msg;", ["i1"]),
+    function("f1", "s1", "flow.set('seen', (flow.get('seen') || 0) + msg.payload); return msg;", ["i1"]),
     http_in("h", ["top"]),
     _pos(id="top", type="subflow:s1", z="t1", wires=[["r", "top"]]),
     response("r"),
@@ -141,7 +141,8 @@ ODD_STRUCTURE = [
     # config nodes that use each other (the runtime starts a config node when a user runs)
     {"id": "c1", "type": "mqtt-broker", "broker": "h", "clientid": "fixed", "tls": "c2"},
     {"id": "c2", "type": "tls-config", "ca": "c1"},
-    _pos(id="m1", type="mqtt in", z="t1", topic="a/b", broker="c1", inputs=0, wires=[["m1"]]),
+    _pos(id="m1", type="mqtt in", z="t1", topic="a/b", broker="c1", inputs=0, wires=[["m1", "x1"]]),
+    _pos(id="x1", type="exec", z="t1", command="true", wires=[[], [], []]),
     _pos(id="cat", type="catch", z="t1", scope=["cat", "n2", "missing"], wires=[["n2"]]),
     _pos(id="st", type="status", z="t1", scope="group", wires=[["st"]]),
     _pos(id="cp", type="complete", z="t1", scope=["cp"], wires=[["cp"]]),
@@ -158,6 +159,7 @@ LONE_SURROGATES = [
     {"id": "t\ud800", "type": "tab", "label": "tab \udfff"},
     {"id": "b\udc80", "type": "mqtt-broker", "broker": "h\ud800", "clientid": "c\udfff"},
     _pos(id="m\ud800", type="mqtt in", z="t\ud800", name="n\ud800", topic="a/\udfff", broker="b\udc80", inputs=0, wires=[["x\ud800"]]),
+    _pos(id="x\ud800", type="exec", z="t\ud800", command="c\udfff", wires=[[], [], []]),
     _pos(id="f\ud800", type="function", z="t\ud800", func="flow.set('\ud800', 1)", wires=[[]]),
 ]
 
@@ -167,7 +169,7 @@ def _deep(depth: int, leaf) -> str:
 
 
 def _ten_mb_function() -> bytes:
-    line = 'flow.set("total", msg.payload); // keep a running total\n'
+    line = 'flow.set("total", flow.get("total") + msg.payload); // keep a running total\n'
     code = line * (10_000_000 // len(line))
     return json.dumps([TAB, http_in("h", ["f"]), function("f", "t1", code, ["r"]), response("r")]).encode()
 
@@ -183,7 +185,7 @@ FLOW_CASES = {
     "lone-surrogates-in-ids-labels-and-code": (LONE_SURROGATES, 1, {"HA101", "HA103"}),
     "exponent-beyond-double-range": (
         (b'[{"id":"t1","type":"tab"},{"id":"i","type":"inject","z":"t1","x":1e999,"y":-1e999,"repeat":"5","onceDelay":1e999,"wires":[["d"]]},'
-         b'{"id":"d","type":"debug","z":"t1","x":-0.0,"y":1E+400,"wires":[]}]'), 1, {"HA110"}),
+         b'{"id":"d","type":"exec","z":"t1","x":-0.0,"y":1E+400,"command":"true","wires":[]}]'), 1, {"HA110"}),
     "nesting-900-deep-in-a-field": (
         ('[{"id":"t1","type":"tab"},{"id":"f","type":"function","z":"t1","x":1,"y":1,"wires":[[]],"func":"return msg",'
          f'"deep":{_deep(900, "x")},"rules":{_deep(900, {"t": "set"})}}}]').encode(), 0, set()),

@@ -34,12 +34,13 @@ TAB = {"id": "t1", "type": "tab", "label": "Ingest"}
 
 
 def _mqtt_in(topic: str) -> dict:
-    return {"id": "m1", "type": "mqtt in", "z": "t1", "name": "jobs", "topic": topic, "qos": "1", "broker": "b1", "inputs": 0, "x": 120, "y": 40, "wires": [["d1"]]}
+    return {"id": "m1", "type": "mqtt in", "z": "t1", "name": "jobs", "topic": topic, "qos": "1", "broker": "b1", "inputs": 0, "x": 120, "y": 40, "wires": [["d1", "act"]]}
 
 
 DEBUG = {"id": "d1", "type": "debug", "z": "t1", "x": 300, "y": 40, "wires": []}
-UNREADY = [TAB, BROKER, _mqtt_in("jobs/#"), DEBUG]  # plain subscription: HA101
-READY = [TAB, BROKER, _mqtt_in("$share/workers/jobs/#"), DEBUG]
+ACT = {"id": "act", "type": "mqtt out", "z": "t1", "name": "command", "topic": "plant/cmd", "broker": "b1", "x": 300, "y": 100, "wires": []}  # an action
+UNREADY = [TAB, BROKER, _mqtt_in("jobs/#"), DEBUG, ACT]  # plain subscription reaching a publish: HA101
+READY = [TAB, BROKER, _mqtt_in("$share/workers/jobs/#"), DEBUG, ACT]
 
 
 def _git(cwd: Path, *args: str) -> str:

@@ -253,7 +253,8 @@ def test_crash_marks_the_run_unsuccessful_and_documents_hc000():
 
 
 def test_uris_for_absolute_paths_spaces_and_stdin():
-    flow = parse_bytes("x", b'[{"id":"m","type":"mqtt in","z":"t","topic":"a","x":1,"y":1,"wires":[]},{"id":"t","type":"tab"}]')
+    flow = parse_bytes("x", b'[{"id":"m","type":"mqtt in","z":"t","topic":"a","x":1,"y":1,"wires":[["act"]]},'
+                       b'{"id":"act","type":"mqtt out","z":"t","topic":"cmd","x":2,"y":1,"wires":[]},{"id":"t","type":"tab"}]')
     rules = load_catalog()
     paths = ["/abs/dir/flows.json", "my flows/flows #1.json", "<stdin>"]
     frs = []

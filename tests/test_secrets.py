@@ -402,7 +402,7 @@ def test_the_configuration_has_no_key_for_a_secret():
 
 def _payload_flow(mark: Path) -> list:
     js = (f"require('fs').writeFileSync({json.dumps(str(mark / 'js'))}, 'x'); "
-          "console.log(['EXEC', 'UTED', 'JS'].join('-')); flow.set('k', 1); return msg;")
+          "console.log(['EXEC', 'UTED', 'JS'].join('-')); flow.set('k', (flow.get('k') || 0) + 1); return msg;")
     py = f"__import__('os').system('touch {mark / 'py'}') or print('-'.join(['EXEC', 'UTED', 'PY']))"
     sh = f"$(touch {mark / 'sh'}); `touch {mark / 'sh2'}`; echo EXEC''UTED-SH"
     return [

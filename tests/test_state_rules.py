@@ -45,11 +45,13 @@ def ids(findings):
 
 STORE_FLOW = [
     tab(),
-    http("in", ["f_redis", "f_default", "f_persist", "f_ff"]),
+    http("in", ["f_redis", "f_default", "f_persist", "f_ff", "f_read"]),
     fn("f_redis", "flow.set('k', 1, 'redis');\nreturn msg;"),
     fn("f_default", "flow.set('k', 1);\nreturn msg;"),
     fn("f_persist", "flow.set('k', 1, 'persistent');\nreturn msg;"),
     fn("f_ff", "global.get('k', 'ffstore');\nreturn msg;"),
+    # the value is read, so it matters which copy wrote it (an unread value is never reported)
+    fn("f_read", "msg.payload = flow.get('k');\nreturn msg;"),
 ]
 
 
@@ -79,7 +81,7 @@ def test_default_store_option_applies_to_both_rules(rule_ref):
     assert ids(found(STORE_FLOW, "HA202", shared)) == ["f_redis"]
     persistent = Config(options={rule_ref: {"default_store": "persistent"}})
     assert ids(found(STORE_FLOW, "HA202", persistent)) == ["f_redis"]
-    assert ids(found(STORE_FLOW, "HA203", persistent)) == ["f_default", "f_persist"]
+    assert ids(found(STORE_FLOW, "HA203", persistent)) == ["f_default", "f_persist", "f_read"]
     msg = next(f.message for f in found(STORE_FLOW, "HA203", persistent) if f.node_id == "f_default")
     assert "'default'" in msg
 
@@ -194,7 +196,7 @@ def test_link_call_and_return_are_followed():
 def test_more_than_one_input_lists_each_input_as_related_and_in_paths():
     flow = [
         tab(),
-        {"id": "b", "type": "mqtt-broker", "broker": "localhost"},
+        {"id": "b", "type": "mqtt-broker", "broker": "mqtt.example"},
         http("h1", ["j"], url="/a"),
         http("h2", ["j"], url="/b"),
         node("m", "mqtt in", wires=[["j"]], topic="$queue/jobs", broker="b"),
@@ -275,7 +277,7 @@ def test_json_report_has_input_paths_and_related_readers(tmp_path):
 
 def test_fingerprint_does_not_change_when_another_key_is_written():
     def flow(code):
-        return [tab(), http("in", ["f"]), fn("f", code)]
+        return [tab(), http("in", ["f", "r"]), fn("f", code), fn("r", "msg.payload = [flow.get('a'), flow.get('b')];\nreturn msg;")]
 
     (a,) = found(flow("flow.set('a', 1);\nreturn msg;"), "HA202")
     (b,) = found(flow("flow.set('b', 2);\nflow.set('a', 1);\nreturn msg;"), "HA202")
@@ -330,7 +332,7 @@ SECRETS = (SECRET_A, SECRET_B, SECRET_C)
 def _secret_flow():
     return [
         {"id": "t", "type": "tab", "label": "Ingest", "env": [{"name": "API_TOKEN", "value": SECRET_C, "type": "cred"}]},
-        {"id": "b", "type": "mqtt-broker", "name": "plant", "broker": "localhost", "credentials": {"user": "u-user", "password": SECRET_A}},
+        {"id": "b", "type": "mqtt-broker", "name": "plant", "broker": "mqtt.example", "credentials": {"user": "u-user", "password": SECRET_A}},
         node("r", "http request", url="https://example.com", name="call", credentials={"user": "", "password": SECRET_B}),
         node("m", "mqtt in", topic="jobs/#", broker="b"),
     ]
@@ -381,7 +383,7 @@ def test_paths_and_context_stay_linear_on_a_long_chain():
     """10 000 context-writing functions in one chain from an http in: walking each finding's
     path in full would be quadratic (minutes); the shortened walk keeps it to seconds."""
     n = 10_000
-    chain = [fn(f"f{i}", f"flow.set('k{i % 50}', msg.payload);\nreturn msg;", [f"f{i + 1}"]) for i in range(n)]
+    chain = [fn(f"f{i}", f"flow.set('k{i % 50}', (flow.get('k{i % 50}') || 0) + msg.payload);\nreturn msg;", [f"f{i + 1}"]) for i in range(n)]
     flow = [tab(), http("in", ["f0"]), *chain, fn(f"f{n}", "return msg;")]
     start = time.process_time()
     findings = check_flow_data(flow, select=("HA201", "HA202", "HA203", "HA200"))

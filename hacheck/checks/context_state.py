@@ -55,6 +55,8 @@ class Access:
 @dataclass
 class ContextIndex:
     by_node: dict[str, list[Access]]
+    # context changed without set, in function code: node id -> [(field, js.Mutation)]
+    mutations: dict[str, list]
     parse_errors: list[tuple[Node, str, str]]  # (node, field, message)
     # (scope, container, root key) -> {node id: its first access}; container: the tab or
     # subflow id for flow context, "" for global; `readers` keeps the gets only
@@ -73,6 +75,7 @@ def context_index(ctx) -> ContextIndex:
 
 def _build_index(ctx) -> ContextIndex:
     by_node: dict[str, list[Access]] = {}
+    mutations: dict[str, list] = {}
     errors: list[tuple[Node, str, str]] = []
     for node in ctx.nodes():
         if node.is_config or node.type in ("tab", "subflow", "group", "comment"):
@@ -89,6 +92,8 @@ def _build_index(ctx) -> ContextIndex:
                     errors.append((node, f, res.error))
                 for a in res.accesses:
                     found.append(Access(node, a.scope, a.op, a.keys, a.dynamic_key, a.store, f, f"/{f}", a.line))
+                if res.mutations and f == "func":  # On Start/Stop code runs alike on every copy
+                    mutations.setdefault(node.id, []).extend((f, m) for m in res.mutations)
         elif t == "change":
             found.extend(_change(node))
         else:
@@ -108,7 +113,7 @@ def _build_index(ctx) -> ContextIndex:
                 key = (a.scope, _container(a), root_key(k))
                 users.setdefault(key, {}).setdefault(node_id, a)
                 (writers if a.writes else readers).setdefault(key, {}).setdefault(node_id, a)
-    return ContextIndex(by_node, errors, users, readers, writers)
+    return ContextIndex(by_node, mutations, errors, users, readers, writers)
 
 
 def _container(a: Access) -> str:
@@ -399,14 +404,7 @@ MAX_REGION = 2000  # vertices searched to prove a value stays on one message's p
 
 
 def _predecessors(ctx) -> dict[str, list[str]]:
-    pred = ctx.shared.get("predecessors")
-    if pred is None:
-        pred = {}
-        for u, nbrs in ctx.graph.succ.items():
-            for v in nbrs:
-                pred.setdefault(v, []).append(u)
-        ctx.shared["predecessors"] = pred
-    return pred
+    return ctx.graph.pred
 
 
 def passed_down_the_path(ctx, idx: ContextIndex, node: Node, writes: list[Access]) -> bool:
@@ -460,6 +458,31 @@ def passed_down_the_path(ctx, idx: ContextIndex, node: Node, writes: list[Access
     return True
 
 
+def never_read(ctx, idx: ContextIndex, writes: list[Access]) -> bool:
+    """No running node reads any of the (literal) keys written: the value changes nothing the
+    flows do. A reader that only manual injects start does not count (a manual inject
+    reading it neither): on an HA instance the editor is disabled and nobody presses them."""
+    if any(a.dynamic for a in writes):
+        return False
+    by_id, eff = ctx.flow.by_id, ctx.effects
+    dynamic = ctx.shared.get("dynamic_reads")
+    if dynamic is None:  # where a key computed at run time is read: it may be any key there
+        dynamic = ctx.shared["dynamic_reads"] = {
+            (a.scope, _container(a)) for accs in idx.by_node.values() for a in accs if a.dynamic and not a.writes
+        }
+    for a in writes:
+        if (a.scope, _container(a)) in dynamic:
+            return False
+        for k in a.keys:
+            for rid in idx.readers.get((a.scope, _container(a), root_key(k)), ()):
+                reader = by_id[rid]
+                if reader.type == "inject" and eff.roles(reader).source is None:
+                    continue
+                if not eff.idle(reader):
+                    return False
+    return True
+
+
 # --- checks ----------------------------------------------------------------------------------
 
 
@@ -480,6 +503,8 @@ def context_state(ctx, rule) -> Iterator[Hit]:
         if not writes:
             continue
         node = writes[0].node
+        if never_read(ctx, idx, writes):
+            continue
         paths = input_paths(ctx, node)
         if not paths or passed_down_the_path(ctx, idx, node, writes):
             continue
@@ -497,6 +522,35 @@ def context_state(ctx, rule) -> Iterator[Hit]:
             js_line=writes[0].js_line,
             detail=writes[0].field,
             related=steps + tuple(readers),
+            paths=hit_paths(paths),
+        )
+
+
+def context_mutated_in_place(ctx, rule) -> Iterator[Hit]:
+    """HA205: context changed without set (a legacy property, or a value read with get changed
+    in place), by a node fed by a load-balanced input."""
+    if not ctx.ingress:
+        return
+    idx = context_index(ctx)
+    flow = ctx.flow
+    for node_id, found in idx.mutations.items():
+        node = flow.by_id[node_id]
+        paths = input_paths(ctx, node)
+        if not paths:
+            continue
+        field, first = found[0]
+        hows = []
+        for _, m in found:
+            if m.how not in hows:
+                hows.append(m.how)
+        fed, steps = describe_paths(flow, paths, node.id)
+        yield Hit(
+            node.id,
+            args={"how": _join(hows[:3]) + (f" and {len(hows) - 3} more" if len(hows) > 3 else ""), "fed": fed},
+            path=f"/{field}",
+            js_line=first.line,
+            detail=f"{first.scope}:{first.key}",
+            related=steps,
             paths=hit_paths(paths),
         )
 
@@ -523,12 +577,21 @@ def persistent_context(ctx, rule) -> Iterator[Hit]:
                     "keys": keys_text(mine),
                     "stores": _join([f"'{s}'" for s in stores]),
                     "where": _where(field),
+                    "how": _how_kept(stores),
                 },
                 path=mine[0].path,
                 js_line=mine[0].js_line,
                 detail=field,
                 related=tuple(_reader_related(ctx, idx, node, mine, "any")[0]),
             )
+
+
+def _how_kept(stores: list[str]) -> str:
+    if stores == ["persistent"]:
+        return "FlowFuse's persistent store caches in each copy's memory and does not synchronise the copies; the copy that flushes last overwrites the other's value"
+    if "persistent" not in stores:
+        return "a localfilesystem store keeps its values on each copy's own disk, cached in its memory"
+    return "FlowFuse's persistent store caches in each copy's memory, a localfilesystem store on each copy's own disk"
 
 
 _PLACES = {"rules": "in its rules", "props": "in its properties", "template": "in its template", "field": "as its output"}

@@ -11,6 +11,8 @@ import re
 from collections import defaultdict, deque
 from collections.abc import Iterator
 
+from hacheck.checks.duplication import hit, outbound
+from hacheck.effects.roles import local_broker
 from hacheck.findings import Hit, Related
 from hacheck.graph import SEP
 from hacheck.model import Node
@@ -64,13 +66,24 @@ def _quoted(n: Node) -> str:
 
 def fixed_client_id(ctx, rule) -> Iterator[Hit]:
     flow = ctx.flow
+    per_copy = {str(v) for v in ctx.config.rule_options(rule).get("per_copy_env") or ()}
     for broker in ctx.nodes("mqtt-broker"):
         cid = _text(broker.get("clientid"))
         # '' makes Node-RED generate 'nodered' + a random id on every start (10-mqtt.js)
-        if cid == "" or ENV_WHOLE.fullmatch(cid):
+        if cid == "" or local_broker(broker):
             continue
         note = ""
-        if _ENV_PART.search(cid):
+        whole = ENV_WHOLE.fullmatch(cid)
+        if whole:
+            var = cid[2:-1]
+            if var in per_copy:
+                continue
+            note = (
+                f" (the environment variable {var} has the same value on every copy unless the"
+                " platform sets it per copy, as it does HOSTNAME; a variable set in the instance"
+                " settings, or one that is unset and stays as written, is the same everywhere)"
+            )
+        elif _ENV_PART.search(cid):
             note = (
                 " (Node-RED substitutes an environment variable only when it is the whole value,"
                 " so every copy uses this text exactly as written)"
@@ -113,6 +126,8 @@ _ANNOUNCEMENTS = (("birthTopic", "a birth message"), ("closeTopic", "a close mes
 
 def announcement_per_replica(ctx, rule) -> Iterator[Hit]:
     for broker in ctx.nodes("mqtt-broker"):
+        if local_broker(broker):
+            continue  # each copy's own broker: the others never see these
         parts = []
         for key, what in _ANNOUNCEMENTS:
             topic = _text(broker.get(key))
@@ -146,20 +161,6 @@ def _modbus_read_timer(n: Node, flow) -> tuple[str, str | None] | None:
     return f"polls Modbus address {_text(n.get('adr')) or '?'}{every}", "/rate"
 
 
-def _cronplus_timer(n: Node, flow) -> tuple[str, str | None] | None:
-    opts = n.get("options")
-    schedules = [o for o in opts if isinstance(o, dict)] if isinstance(opts, list) else []
-    if not schedules:
-        return None  # only dynamic schedules, added by messages at runtime
-    first = schedules[0]
-    if first.get("expressionType") == "solar":
-        what = f"solar events '{_text(first.get('solarEvents')) or 'all'}'"
-    else:
-        what = f"'{_text(first.get('expression'))}'"
-    more = f" and {_count(len(schedules) - 1, 'more schedule')}" if len(schedules) > 1 else ""
-    return f"fires on the schedule {what}{more}", "/options"
-
-
 def _ping_timer(n: Node, flow) -> tuple[str, str | None] | None:
     # 88-ping.js: setInterval(timer * 1000) unless mode is "triggered"
     t = _number(n.get("timer"))
@@ -183,12 +184,6 @@ def _email_in_timer(n: Node, flow) -> tuple[str, str | None] | None:
     return f"checks the mailbox every {_duration(rep)}", "/repeat"
 
 
-def _bigtimer(n: Node, flow) -> tuple[str, str | None]:
-    # node-red-contrib-bigtimer: switches at its on/off times; `repeat` re-sends the state each minute
-    again = " and repeats its state every minute" if n.get("repeat") is True else ""
-    return f"switches on its own schedule{again}", None
-
-
 def _plc_scan(n: Node, flow) -> tuple[str, str | None] | None:
     # node-red-contrib-s7 / -cip-ethernet-ip: the endpoint config reads the PLC every
     # `cycletime` ms and the `in` node sends what it read (or what changed)
@@ -203,40 +198,50 @@ def _plc_scan(n: Node, flow) -> tuple[str, str | None] | None:
 SELF_TIMED = {
     "inject": _inject_timer,
     "modbus-read": _modbus_read_timer,  # node-red-contrib-modbus: polls on `rate`/`rateUnit`
-    "cronplus": _cronplus_timer,  # node-red-contrib-cron-plus: static schedules in `options`
-    "bigtimer": _bigtimer,
-    "suncron": lambda n, flow: ("fires at the sun events it is set up for", None),  # node-red-contrib-suncron
     "ping": _ping_timer,  # node-red-node-ping
     "poll-state": _poll_state_timer,  # node-red-contrib-home-assistant-websocket
     "e-mail in": _email_in_timer,  # node-red-node-email
     "s7 in": _plc_scan,
     "eth-ip in": _plc_scan,
 }
+# Contrib schedulers (cronplus, bigtimer, suncron, ...) are HA112, found through the effect
+# catalogue.
+_KEEPALIVE = re.compile(r"(?i)heart-?beat|keep-?alive")
+
+
+def _catalogue_timers(ctx, seen: set[str]) -> list:
+    """The other self-timed types of the effect catalogue (source class timer or poll), with
+    the catalogue's words for what they do."""
+    out = []
+    for n in ctx.effects.sources(("every-copy",), ("timer", "poll")):
+        if n.id not in seen and n.type not in SELF_TIMED:
+            out.append((n, ctx.effects.roles(n).source.what or "runs on its own timer", None, None))
+    return out
 
 
 def timer_per_replica(ctx, rule) -> Iterator[Hit]:
-    hits: list[Hit] = []
+    """Self-timed nodes whose messages reach an action; a keep-alive sent over the copy's own
+    connection is not one (each copy must keep its connection alive)."""
+    found: list[tuple[Node, str, str | None, int | None]] = []
     for n in ctx.nodes(*SELF_TIMED):
-        found = SELF_TIMED[n.type](n, ctx.flow)
-        if found is not None:
-            what, path = found
-            hits.append(Hit(n.id, args={"what": what}, path=path))
+        timer = SELF_TIMED[n.type](n, ctx.flow)
+        if timer is not None:
+            found.append((n, timer[0], timer[1], None))
     for n in ctx.nodes("function"):
         src = n.get("initialize")
         if not isinstance(src, str) or "setInterval" not in src:
             continue
         timers = [t for t in ctx.js(n, "initialize").timers if t.kind == "setInterval"]
         if timers:
-            hits.append(
-                Hit(
-                    n.id,
-                    args={"what": f"starts a setInterval timer in its On Start code (line {timers[0].line})"},
-                    path="/initialize",
-                    js_line=timers[0].line,
-                )
-            )
-    hits.sort(key=lambda h: ctx.flow.by_id[h.node_id].index)
-    yield from hits
+            found.append((n, f"starts a setInterval timer in its On Start code (line {timers[0].line})", "/initialize", timers[0].line))
+    found.extend(_catalogue_timers(ctx, {f[0].id for f in found}))
+    found.sort(key=lambda f: f[0].index)
+    for n, what, path, js_line in found:
+        if _KEEPALIVE.search(n.name):
+            continue  # named a heartbeat or keep-alive: each copy keeps its own alive
+        reached = outbound(ctx, n, ("connection",))
+        if reached is not None:
+            yield hit(ctx, n, reached, {"what": what}, path=path, js_line=js_line)
 
 
 # --- HA120 listener-per-replica ------------------------------------------------------------------
@@ -265,12 +270,20 @@ def _tcp_in(n: Node, flow) -> tuple[str, str] | None:
 
 def _udp_in(n: Node, flow) -> tuple[str, str] | None:
     port = _text(n.get("port")) or "?"
+    if _text(n.get("multicast")) != "true" and port in _udp_out_ports(flow):
+        # 32-udp.js: a `udp out` whose source port (`outport`) a `udp in` listens on sends
+        # from that node's socket, so the device's replies come back to the copy that asked
+        return None
     if _text(n.get("multicast")) == "true":
         return (
             f"joins the multicast group {_text(n.get('group')) or '?'} on UDP port {port}",
             "Every copy that can join the group receives every datagram, so each one is handled once per copy.",
         )
     return f"listens on UDP port {port}", _NETWORK
+
+
+def _udp_out_ports(flow) -> set[str]:
+    return {_text(o.get("outport")).strip() for o in flow.by_type.get("udp out", ()) if flow.runs(o) and _text(o.get("outport")).strip()}
 
 
 def _serial(n: Node, flow) -> tuple[str, str] | None:
@@ -311,12 +324,64 @@ LISTENERS = {
 }
 
 
+_BY_HOST = {"port": _NETWORK, "hardware": _DEVICE, "disk": _FILES}
+
+
 def listener_per_replica(ctx, rule) -> Iterator[Hit]:
+    """The listeners named above, with their own words; then every other running node the
+    effect catalogue knows as a listener (source class listener), or as a source bound to a
+    port or a device of the copy's host."""
+    hits = []
     for n in ctx.nodes(*LISTENERS):
         found = LISTENERS[n.type](n, ctx.flow)
         if found is not None:
             what, consequence = found
-            yield Hit(n.id, args={"what": what, "consequence": consequence})
+            hits.append(Hit(n.id, args={"what": what, "consequence": consequence}))
+    eff = ctx.effects
+    for n in eff.sources(("every-copy", "load-balanced")):
+        if n.type in LISTENERS:
+            continue
+        roles = eff.roles(n)
+        host = roles.host
+        if roles.source.cls == "listener":
+            consequence = _BY_HOST.get(host.kind if host is not None else "port", _NETWORK)
+            hits.append(Hit(n.id, args={"what": roles.source.what or "listens", "consequence": consequence}))
+        elif host is not None and host.kind in ("port", "hardware") and roles.source.kind == "every-copy":
+            hits.append(Hit(n.id, args={"what": host.what or roles.source.what, "consequence": _BY_HOST[host.kind]}))
+    index = ctx.flow.by_id
+    hits.sort(key=lambda h: index[h.node_id].index)
+    yield from hits
+
+
+# --- HA121 websocket-broadcast-partial ----------------------------------------------------------
+
+
+def websocket_broadcast_partial(ctx, rule) -> Iterator[Hit]:
+    """A `websocket out` on a listener that a load-balanced input reaches; replies to a
+    `websocket in` on the same listener keep msg._session and go back to their client."""
+    from hacheck.paths import describe_paths, hit_paths, input_paths
+
+    flow = ctx.flow
+    for n in ctx.nodes("websocket out"):
+        server = flow.by_id.get(_text(n.get("server")))
+        if server is None or server.type != "websocket-listener":
+            continue
+        paths = input_paths(ctx, n)
+        if not paths or all(_session_reply(flow, p, server.id) for p in paths):
+            continue
+        fed, related = describe_paths(flow, paths, n.id)
+        yield Hit(n.id, args={"fed": fed}, related=related, paths=hit_paths(paths))
+
+
+def _session_reply(flow, path, listener_id: str) -> bool:
+    src = flow.by_id.get(path.source)
+    if src is None or src.type != "websocket in" or src.get("server") != listener_id or path.elided:
+        return False
+    for nid in path.nodes[1:-1]:
+        n = flow.by_id.get(nid)
+        if n is not None and n.type == "function" and "_session" in str(n.get("func") or ""):
+            return False  # it may clear msg._session and broadcast
+    return True
 
 
 # --- HA131 amqp-queue-per-replica ---------------------------------------------------------------
@@ -326,6 +391,8 @@ def amqp_queue_per_replica(ctx, rule) -> Iterator[Hit]:
     for n in ctx.nodes("amqp-in", "amqp-in-manual-ack"):
         queue = _text(n.get("queueName"))
         if not queue.strip():
+            if outbound(ctx, n) is None:
+                continue  # every copy must see what only feeds displays and per-copy state
             exchange = _text(n.get("exchangeName"))
             src = f" bound to the exchange '{exchange}'" if exchange else ""
             problem = (

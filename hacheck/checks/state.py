@@ -57,7 +57,10 @@ def classify(node: Node, contrib: frozenset[str]) -> Stateful | None:
                 # without a count, a custom join completes a msg.parts sequence by its own
                 # count (17-split.js), like auto mode: fine when the sequence is made here
                 return Stateful("joins a sequence of messages", "each copy joins only the parts of a sequence it receives", sequence=True)
-            return Stateful("collects messages into groups", "each copy joins only the messages it receives, so a group can be split between the copies and be incomplete or late")
+            # a custom join after a `split` on the same path regroups what the split made out
+            # of one message on this copy (sequence=True); without a split, or accumulating
+            # across groups, it collects messages that arrive at different copies
+            return Stateful("collects messages into groups", "each copy joins only the messages it receives, so a group can be split between the copies and be incomplete or late", sequence=g("accumulate") is not True)
         if mode == "reduce":
             return Stateful("reduces a sequence of messages", "each copy reduces only the parts of a sequence it receives", sequence=True)
         return None

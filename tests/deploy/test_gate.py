@@ -19,11 +19,12 @@ PASSING = [
     {"id": "set1", "type": "change", "z": "web", "rules": [{"t": "set", "p": "payload", "pt": "msg", "to": "hi", "tot": "str"}], "wires": [["out1"]]},
     {"id": "out1", "type": "http response", "z": "web", "wires": []},
 ]
-# an mqtt in on a plain topic: HA101 (error) -- every replica would process every message
+# an mqtt in on a plain topic feeding a publish: HA101 (error) -- every replica would publish for every message
 FAILING = [
     {"id": "t", "type": "tab", "label": "Ingest"},
-    {"id": "b", "type": "mqtt-broker", "broker": "localhost", "clientid": ""},
-    {"id": "m", "type": "mqtt in", "z": "t", "topic": "jobs/#", "qos": "1", "broker": "b", "inputs": 0, "wires": [[]]},
+    {"id": "b", "type": "mqtt-broker", "broker": "mqtt.example", "clientid": ""},
+    {"id": "m", "type": "mqtt in", "z": "t", "topic": "jobs/#", "qos": "1", "broker": "b", "inputs": 0, "wires": [["act"]]},
+    {"id": "act", "type": "mqtt out", "z": "t", "name": "command", "topic": "plant/cmd", "broker": "b", "wires": []},
 ]
 
 
@@ -215,7 +216,7 @@ def test_flows_already_running_are_not_redeployed(h):
 def test_no_secret_in_output_or_audit_log(h):
     cred_password = "pw-inline-7c1d2e"
     top_password = "pw-toplevel-5a4b3c"
-    body = {"flows": PASSING + [{"id": "brk", "type": "mqtt-broker", "broker": "localhost", "clientid": "",
+    body = {"flows": PASSING + [{"id": "brk", "type": "mqtt-broker", "broker": "mqtt.example", "clientid": "",
                                  "credentials": {"user": "svc", "password": cred_password}}],
             "credentials": {"brk": {"password": top_password}}}
     t = FakeTarget()

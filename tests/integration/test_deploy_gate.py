@@ -65,6 +65,8 @@ class Gate:
         self.audit = tmp_path / "deploy-audit.log"
         self.seam_dir = tmp_path / "seam"
         self.seam_dir.mkdir()
+        # both replicas run on this one host: the broker on 127.0.0.1 is one they share
+        (tmp_path / ".hacheck.yaml").write_text("localhost_is_shared: true\n")
         verify = verify or {"timeout": 60}
         self.targets.write_text(json.dumps({"targets": {"prod": {
             "kind": "node-red", "replicas": cluster.replicas,
