@@ -270,7 +270,13 @@ class NodeRedCluster:
 
     def _spawn(self, i: int) -> None:
         udir = self.user_dirs[i]
-        env = dict(os.environ, HACHECK_REPLICA=str(i))  # flows can tell replicas apart: env.get()
+        env = dict(
+            os.environ,
+            HACHECK_REPLICA=str(i),  # flows can tell replicas apart: env.get()
+            HOSTNAME=f"nodered-replica-{i}",  # per copy, as Kubernetes sets a pod's name
+            HACHECK_SITE="plant-a",  # the same on every copy, like an instance setting
+            HACHECK_DISK_FILE=str(udir / "disk" / "notes.txt"),  # each copy's own disk
+        )
         self.procs[i] = spawn(
             [self.node, str(NODE_RED_DIR / "red.js"), "--userDir", str(udir),
              "--settings", str(udir / "settings.js")],
