@@ -18,7 +18,10 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-CORPUS = (REPO / ".." / "shared" / "corpus" / "files").resolve()
+sys.path.insert(0, str(REPO / "tests"))
+from conftest import corpus_dir
+
+CORPUS = corpus_dir() / "files"
 FIXTURES = REPO / "fixtures"
 WORK = REPO / ".cache" / "fuzz"
 MAX_SEED = 16 * 1024  # bytes; bigger slices are cut down to their first nodes
