@@ -197,6 +197,20 @@ def test_reach_follows_links_subflows_and_complete_and_stops_where_input_stops()
     assert _reach(nodes, "m") == ["out2"]  # through the complete hop; the widget stops the other path
 
 
+def test_reach_follows_a_catch_that_names_its_nodes_but_not_one_that_watches_the_whole_tab():
+    def flow(scope):
+        return [
+            {"id": "t", "type": "tab"}, B,
+            {"id": "m", "type": "mqtt in", "z": "t", "topic": "a", "broker": "b", "x": 1, "y": 1, "wires": [["f"]]},
+            {"id": "f", "type": "function", "z": "t", "func": "throw new Error('x');", "x": 1, "y": 1, "wires": [[]]},
+            {"id": "c", "type": "catch", "z": "t", "scope": scope, "x": 1, "y": 1, "wires": [["alert"]]},
+            {"id": "alert", "type": "mqtt out", "z": "t", "topic": "alerts", "broker": "b", "x": 1, "y": 1, "wires": []},
+        ]
+
+    assert _reach(flow(["f"]), "m") == ["alert"]
+    assert _reach(flow(None), "m") == []  # every node's errors on the tab: too wide to follow
+
+
 def test_a_broker_on_localhost_carries_messages_within_the_copy():
     local = {"id": "lb", "type": "mqtt-broker", "broker": "127.0.0.1", "clientid": ""}
     nodes = [

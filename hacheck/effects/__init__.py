@@ -27,6 +27,7 @@ class Effects:
         self._whats: dict[str, tuple] = {}
         self._reach: dict[object, Reach] = {}
         self._pred: dict[str, list[str]] | None = None
+        self._hops: set[tuple[str, str]] = set()  # (watched, watcher): a catch or complete hop
         self._idle: set[str] | None = None
         self._blocked: set[str] | None = None
         self._sources: list[Node] | None = None
@@ -38,7 +39,7 @@ class Effects:
         with a list of nodes the message a node in it failed on, and an `mqtt in` what an
         `mqtt out` of the same copy publishes to a broker on localhost (each copy's own)."""
         if self._pred is None:
-            self._pred = _with_event_hops(self.graph, self.flow)
+            self._pred, self._hops = _with_event_hops(self.graph, self.flow)
             _add_local_broker_hops(self._pred, self.graph, self.flow)
         return self._pred
 
@@ -209,7 +210,7 @@ class Effects:
                     targets.append(v)
         if not ignore:
             self._outbound = classes
-        reach = self._reach[key] = Reach(self.pred, targets, self.blocked)
+        reach = self._reach[key] = Reach(self.pred, targets, self.blocked, hops=self._hops)
         return reach
 
     def reaching(self, name: str, node_ids, k: int = 3) -> Reach:
@@ -219,7 +220,7 @@ class Effects:
         if reach is None:
             vo = self.graph.vertices_of
             targets = [v for nid in node_ids for v in vo.get(nid, ())]
-            reach = self._reach[name] = Reach(self.pred, targets, self.blocked, k)
+            reach = self._reach[name] = Reach(self.pred, targets, self.blocked, k, hops=self._hops)
         return reach
 
     def nearest(self, reach: Reach, node: Node) -> list[tuple[str, list[str]]]:
@@ -258,13 +259,14 @@ def _walk(start, nbrs) -> set[str]:
     return seen
 
 
-def _with_event_hops(graph, flow: FlowFile) -> dict[str, list[str]]:
+def _with_event_hops(graph, flow: FlowFile) -> tuple[dict[str, list[str]], set[tuple[str, str]]]:
     from hacheck.graph import SEP
 
     base = graph.pred
+    hops: set[tuple[str, str]] = set()
     watchers = [v for t in ("complete", "catch") for n in flow.by_type.get(t, ()) for v in graph.vertices_of.get(n.id, ())]
     if not watchers:
-        return base
+        return base, hops
     pred = dict(base)
     for c in watchers:
         scope = graph.node(c).get("scope")
@@ -275,7 +277,8 @@ def _with_event_hops(graph, flow: FlowFile) -> dict[str, list[str]]:
         extra = [v for v in extra if v in graph.succ and v != c]
         if extra:
             pred[c] = list(pred.get(c, ())) + extra
-    return pred
+            hops.update((v, c) for v in extra)
+    return pred, hops
 
 
 def _add_local_broker_hops(pred: dict[str, list[str]], graph, flow: FlowFile) -> None:

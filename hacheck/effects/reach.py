@@ -19,9 +19,14 @@ K = 3  # effects kept per vertex, nearest first; a finding names at most this ma
 
 
 class Reach:
-    """`blocked`: vertices whose input goes no further (they are reached, not passed)."""
+    """`blocked`: vertices whose input goes no further (they are reached, not passed).
+    `hops`: (vertex, watcher) steps a message takes from a node's input, not its output (a
+    `catch` gets the message a node failed on), so they go on from a blocked vertex too."""
 
-    def __init__(self, pred: dict[str, list[str]], targets: Iterable[str], blocked: set[str], k: int = K):
+    def __init__(
+        self, pred: dict[str, list[str]], targets: Iterable[str], blocked: set[str], k: int = K,
+        hops: set[tuple[str, str]] = frozenset(),  # type: ignore[assignment]
+    ):
         labels: dict[str, list[str]] = {}
         nxt: dict[tuple[str, str], str] = {}
         depth: dict[tuple[str, str], int] = {}
@@ -35,7 +40,7 @@ class Reach:
         while q:
             item = q.popleft()
             v, t = item
-            if v in blocked and v != t:
+            if v in blocked and v != t and (v, nxt[item]) not in hops:
                 continue  # messages arriving at v stop there
             preds = pred.get(v, empty)
             if not preds:
