@@ -36,6 +36,7 @@ SIZES = (1_000, 10_000, 100_000, 300_000)
 FLEET_FILES = 1_000
 SEED = 1
 TARGET_100K_WALL, TARGET_100K_RSS_MIB, TARGET_SCALING, TARGET_SMALL = 2.0, 1024, 12.0, 0.3
+TARGET_JSON_LOAD_X = 8.0  # issue 19: the 100k check within 8x a bare json.load of the same file
 
 
 # --- measuring a child process ------------------------------------------------------------------
@@ -344,6 +345,18 @@ def _fmt(v, spec=".2f", none="-") -> str:
     return none if v is None else format(v, spec)
 
 
+def json_load_seconds(path: Path, runs: int = 3) -> float:
+    """Wall time of `python -c 'json.load(...)'` on the file, the least of `runs`: the floor
+    any Python tool that reads the flow pays, start-up included as in hacheck's own figure."""
+    code = f"import json; json.load(open({str(path)!r}, 'rb'))"
+    best = float("inf")
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        subprocess.run([sys.executable, "-c", code], check=True)
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m benchmarks.run", description="hacheck benchmark suite")
     ap.add_argument("--sizes", help="comma-separated node counts [default: 1000,10000,100000,300000]")
@@ -408,6 +421,10 @@ def main(argv=None) -> int:
             r = by_n[100_000]
             verdict = "OK" if r["wall"] < TARGET_100K_WALL and r["rss_mib"] < TARGET_100K_RSS_MIB else "OVER TARGET"
             print(f"  target 100k: < {TARGET_100K_WALL} s wall and < {TARGET_100K_RSS_MIB} MiB RSS: {verdict}")
+            bare = json_load_seconds(paths[100_000])
+            ratio = r["wall"] / bare
+            print(f"  100k against a bare json.load of the file in a fresh process ({bare:.2f} s, min of 3): x{ratio:.1f} (target <= x{TARGET_JSON_LOAD_X:.0f}): {'OK' if ratio <= TARGET_JSON_LOAD_X else 'OVER TARGET'}")
+            report["json_load_100k"] = {"seconds": bare, "ratio": ratio}
         if 10_000 in by_n and 100_000 in by_n:
             wall_x = by_n[100_000]["wall"] / by_n[10_000]["wall"]
             cpu_x = by_n[100_000]["cpu"] / by_n[10_000]["cpu"]

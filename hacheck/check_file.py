@@ -30,7 +30,9 @@ def check_serial(sources, config, rules, suppressor, keep_flows=False, skip_non_
     """Check the sources one after the other in this process: (results, flows kept)."""
     results: list[FileResult] = []
     flows: dict[str, FlowFile] = {}
+    last = None
     for src in sources:
+        last = None  # the previous flow is freed before the next is read
         # a flow is a large tree of dicts and lists without cycles: the cyclic garbage
         # collector would rescan it again and again while it is built (2-3x the load time)
         with _gc_paused():
@@ -42,8 +44,22 @@ def check_serial(sources, config, rules, suppressor, keep_flows=False, skip_non_
                 results.append(check_one(flow, rules, config, suppressor, timings))
                 if keep_flows:
                     flows[flow.path] = flow
+            if _PARKED is not None:
+                last = flow
             del flow  # freed before the next file is read: never two large flows in memory
+    if _PARKED is not None and last is not None:
+        _PARKED.append(last)
     return results, flows
+
+
+# When the process ends with the command, the last flow is kept, not freed: the exit skips
+# freeing it one object at a time (0.1 s for a 100k-node flow), as cli._fast_exit does for the rest
+_PARKED: list | None = None
+
+
+def keep_last_flow_until_exit() -> None:
+    global _PARKED
+    _PARKED = []
 
 
 def _not_a_flow(flow: FlowFile) -> bool:

@@ -75,6 +75,10 @@ def check(paths, formats, outputs, fail_on, rule_dirs, select, ignore, preview, 
 
     # flows, findings and reports are large acyclic trees: the cyclic collector would only
     # rescan them (~30% of a big run); paused for this command, as the runner does per file
+    if _PROCESS_ENDS_WITH_COMMAND:
+        from hacheck.check_file import keep_last_flow_until_exit
+
+        keep_last_flow_until_exit()
     if gc.isenabled():
         gc.disable()
         if not _PROCESS_ENDS_WITH_COMMAND:

@@ -103,7 +103,7 @@ def _steps(path: str) -> tuple[tuple[str, bool], ...]:
     return tuple((part[:-2], True) if part.endswith("[]") else (part, False) for part in path.split("."))
 
 
-def _values(raw: dict, path: str) -> list:
+def values_at(raw: dict, path: str) -> list:
     """Values at a dotted path; `[]` fans out over list elements. [_MISSING] when absent."""
     if "." not in path and "[" not in path:  # a plain field: most conditions
         return [raw.get(path, _MISSING)]
@@ -136,7 +136,7 @@ def evaluate(cond: dict, node: Node, flow: FlowFile) -> bool:
     if "field" in cond:
         op = OPS[cond["op"]]
         arg = cond.get("value")
-        if not any(op(v, arg) for v in _values(node.raw, cond["field"])):
+        if not any(op(v, arg) for v in values_at(node.raw, cond["field"])):
             return False
     return True
 

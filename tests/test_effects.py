@@ -259,3 +259,35 @@ def test_localhost_is_each_copys_own_unless_the_copies_share_a_host():
     assert own == {("HA123", "lb")}  # each copy's own broker: no duplicates, no takeover
     shared = {(f.rule_id, f.node_id) for f in check_flow_data(nodes, select=("HA101", "HA103", "HA123"), config=Config(localhost_is_shared=True))}
     assert shared == {("HA101", "sub"), ("HA103", "lb")}  # one broker on the one host
+
+
+def test_the_nearest_only_search_finds_a_nearest_effect_and_a_real_path_to_it():
+    """k = 1 has its own faster search; on random graphs it must agree with the general one
+    on how far the nearest effect is, and its path must follow edges to that effect."""
+    import random
+
+    from hacheck.effects.reach import Reach
+
+    rng = random.Random(7)
+    for _ in range(200):
+        n = rng.randint(2, 30)
+        vs = [f"v{i}" for i in range(n)]
+        pred: dict[str, list[str]] = {}
+        for _ in range(rng.randint(1, 3 * n)):
+            u, v = rng.choice(vs), rng.choice(vs)
+            if u != v:
+                pred.setdefault(v, []).append(u)
+        targets = rng.sample(vs, rng.randint(1, min(3, n)))
+        blocked = set(rng.sample(vs, rng.randint(0, n // 3)))
+        one, many = Reach(pred, targets, blocked, 1), Reach(pred, targets, blocked, 3)
+        for v in vs:
+            got, want = one.targets_of(v), many.targets_of(v)
+            assert bool(got) == bool(want), v
+            if not got:
+                continue
+            t = got[0]
+            assert one.depth_of(v, t) == min(many.depth_of(v, x) for x in want)
+            path = one.path(v, t)
+            assert path[0] == v and path[-1] == t and len(path) == one.depth_of(v, t) + 1
+            assert all(a in pred.get(b, ()) for a, b in zip(path, path[1:]))
+            assert not any(x in blocked for x in path[1:-1])

@@ -46,28 +46,29 @@ def with_splits(ctx, node: Node, reached: Reached) -> Reached:
     # of keeping three (the search runs over every vertex upstream of any state)
     reach = eff.reaching("state", state, 1)
     found = eff.nearest(reach, node)
-    splits = tuple((t, state[t]) for t, _ in found if t != node.id)
+    splits = tuple((t, _what(state[t])) for t, _ in found if t != node.id)
     return Reached(reached.effects, splits)
 
 
-def per_copy_state(ctx) -> dict[str, str]:
-    """Node id -> what it keeps, for every running node that keeps state in the copy's memory
+def _what(kept) -> str:
+    from hacheck.checks.context_state import keys_text
+
+    return kept if isinstance(kept, str) else "writes " + keys_text(kept)
+
+
+def per_copy_state(ctx) -> dict[str, object]:
+    """Node id -> what it keeps (words, or the context writes `_what` words only for the few
+    it names), for every running node that keeps state in the copy's memory
     or sends to the copy's own clients: stateful nodes (from the catalogue), context written
     in a per-copy store while handling messages (and read somewhere), WebSocket/TCP broadcasts
     to this copy's clients."""
     got = ctx.shared.get("per_copy_state")
     if got is not None:
         return got
-    from hacheck.checks.context_state import (
-        context_index,
-        default_store,
-        keys_text,
-        never_read,
-        store_kind,
-    )
+    from hacheck.checks.context_state import context_index, default_store, never_read, store_kind
 
     eff, flow = ctx.effects, ctx.flow
-    out: dict[str, str] = {}
+    out: dict[str, object] = {}
     for t in flow.by_type:
         entry = eff.catalogue.get(t)
         if entry is None or not any(e["kind"] == "state" or e.get("class") == "broadcast" for e in entry.get("effect", ())):
@@ -83,7 +84,7 @@ def per_copy_state(ctx) -> dict[str, str]:
     for nid, accs in idx.by_node.items():
         writes = [a for a in accs if a.writes and a.field not in ("initialize", "finalize") and store_kind(ctx, a.store, default) in ("local", "unknown")]
         if writes and nid not in out and not never_read(ctx, idx, writes):
-            out[nid] = "writes " + keys_text(writes)
+            out[nid] = writes
     ctx.shared["per_copy_state"] = out
     return out
 

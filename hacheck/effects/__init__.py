@@ -10,6 +10,7 @@ from __future__ import annotations
 from hacheck.effects import roles as _roles
 from hacheck.effects.reach import Reach, count, nearest
 from hacheck.graph import SEP
+from hacheck.match import values_at
 from hacheck.model import FlowFile, Node
 
 __all__ = ["Effects", "Reach", "count", "nearest"]
@@ -65,15 +66,15 @@ class Effects:
     def _memo_key(self, node: Node):
         """Nodes of one type whose conditions read the same values get the same roles (a
         100k-node flow has thousands of injects and subscriptions, and few distinct ones).
-        None when the roles depend on more than plain fields of the node."""
+        None when the roles depend on more than the node's own fields."""
         t = node.type
         fields = self._fields.get(t, False)
         if fields is False:
             fields = self._fields[t] = _roles.condition_fields(t, self.catalogue.get(t))
-        if fields is None:
-            return None
+        if fields is None or (t == "switch" and _roles.may_gate(node)):
+            return None  # a switch comparing with context may be a correlation gate (roles.py)
         raw = node.raw
-        values = tuple(raw.get(f) for f in fields)
+        values = tuple(raw.get(f) if "." not in f and "[" not in f else tuple(values_at(raw, f)) for f in fields)
         try:
             hash(values)
         except TypeError:

@@ -27,6 +27,10 @@ class Reach:
         self, pred: dict[str, list[str]], targets: Iterable[str], blocked: set[str], k: int = K,
         hops: set[tuple[str, str]] = frozenset(),  # type: ignore[assignment]
     ):
+        self._one: dict[str, tuple[str, str, int]] | None = None
+        if k == 1:
+            self._nearest_only(pred, targets, blocked, hops)
+            return
         labels: dict[str, list[str]] = {}
         nxt: dict[tuple[str, str], str] = {}
         depth: dict[tuple[str, str], int] = {}
@@ -62,12 +66,48 @@ class Reach:
         self._next = nxt
         self.depth = depth
 
+    def _nearest_only(self, pred, targets, blocked, hops) -> None:
+        """k = 1: one breadth-first search from all the targets at once; the first to reach
+        a vertex is its nearest. A third of the work of the general case, without its keys."""
+        one: dict[str, tuple[str, str, int]] = {}
+        self.targets = sorted(set(targets))
+        q: deque[str] = deque()
+        for t in self.targets:
+            one[t] = (t, t, 0)
+            q.append(t)
+        empty = ()
+        while q:
+            v = q.popleft()
+            t, after, d = one[v]
+            if v in blocked and v != t and (v, after) not in hops:
+                continue
+            d += 1
+            for u in pred.get(v, empty):
+                if u not in one:
+                    one[u] = (t, v, d)
+                    q.append(u)
+        self._one = one
+
     def targets_of(self, v: str) -> list[str]:
+        if self._one is not None:
+            e = self._one.get(v)
+            return [e[0]] if e is not None else []
         return self.labels.get(v, [])
+
+    def depth_of(self, v: str, t: str) -> int:
+        if self._one is not None:
+            return self._one[v][2]
+        return self.depth[(v, t)]
 
     def path(self, v: str, t: str) -> list[str]:
         """Vertices from v to the effect t, both included."""
         out = [v]
+        if self._one is not None:
+            one = self._one
+            while v != t:
+                v = one[v][1]
+                out.append(v)
+            return out
         while v != t:
             v = self._next[(v, t)]
             out.append(v)
@@ -80,7 +120,7 @@ def nearest(reach: Reach, vertices: Iterable[str], index_of: Callable[[str], int
     best: dict[str, tuple[int, str, str]] = {}
     for v in vertices:
         for t in reach.targets_of(v):
-            d = reach.depth[(v, t)]
+            d = reach.depth_of(v, t)
             tid = t.rpartition(SEP)[2]
             if tid not in best or d < best[tid][0]:
                 best[tid] = (d, v, t)

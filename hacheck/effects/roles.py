@@ -173,9 +173,10 @@ def function_passes(node: Node) -> bool:
 
 
 def condition_fields(t: str, entry: dict | None) -> tuple[str, ...] | None:
-    """The node fields the entry's conditions read, when that is all they read (no `ref` to
-    another node, no path into a list); None otherwise, and for types read from elsewhere."""
-    if entry is None or t in ("function", "switch", "http request"):
+    """The node fields (or paths into them, `rules[].vt`) the entry's conditions read, when
+    that is all they read (no `ref` to another node); None otherwise, and for types whose
+    roles are read from elsewhere too (code, the nodes before an http request)."""
+    if entry is None or t in ("function", "http request"):
         return None
     fields: set[str] = set()
 
@@ -189,8 +190,6 @@ def condition_fields(t: str, entry: dict | None) -> tuple[str, ...] | None:
         if "not" in cond and not walk(cond["not"]):
             return False
         if "field" in cond:
-            if "." in cond["field"] or "[" in cond["field"]:
-                return False
             fields.add(cond["field"])
         return True
 
