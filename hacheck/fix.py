@@ -261,10 +261,23 @@ def write_atomic(path: str, text: str, original: bytes | None = None) -> None:
 
 def _secrets(flow: FlowFile) -> tuple[str, ...]:
     from hacheck.deploy.redact import credential_values
+    from hacheck.url_secrets import secrets_in
 
     values = credential_values([n.raw for n in flow.nodes], flow.credentials)
+    values += [x for n in flow.nodes for v in _strings(n.raw) for x in secrets_in(v)]  # in URLs
     # as they appear in the file: JSON-escaped, without the quotes
     return tuple(sorted({json.dumps(v, ensure_ascii=False)[1:-1] for v in values if len(v) >= 4}, key=len, reverse=True))
+
+
+def _strings(v, depth: int = 0):
+    if isinstance(v, str):
+        yield v
+    elif depth < 8 and isinstance(v, dict):
+        for x in v.values():
+            yield from _strings(x, depth + 1)
+    elif depth < 8 and isinstance(v, list):
+        for x in v:
+            yield from _strings(x, depth + 1)
 
 
 def _mask(text: str, secrets: tuple[str, ...]) -> str:

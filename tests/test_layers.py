@@ -26,7 +26,7 @@ from tests.conftest import REPO
 LAYERS: dict[str, list[str]] = {
     # the version, atomic file writes, JSON decoding with node offsets, fast JSON encoding:
     # they import nothing of hacheck
-    "base": ["__init__.py", "atomic.py", "jsonpos.py", "fastjson.py", "cache.py"],
+    "base": ["__init__.py", "atomic.py", "jsonpos.py", "fastjson.py", "cache.py", "url_secrets.py"],
     # the values every layer passes around: a flow (FlowFile, Node, LoadProblem), what a check
     # finds (Hit, Related, Finding, Severity, Suppression), the effective configuration
     "model": ["model.py", "findings.py", "config.py"],

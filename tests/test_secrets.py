@@ -49,7 +49,7 @@ SECRETS = {
     for k in (
         "inline-user", "inline-password", "inline-token", "admin-user", "admin-password", "snapshot-user",
         "snapshot-password", "snapshot-env", "tab-env", "subflow-env", "instance-env", "deploy-token",
-        "deploy-password", "flowfuse-token",
+        "deploy-password", "flowfuse-token", "url-password", "url-path", "url-query",
     )
 }
 DEPLOY_USER = f"hx-deployer-{_RUN}"  # an account name: see the module docstring
@@ -97,6 +97,14 @@ INLINE = [
      "env": [{"name": "SF_SECRET", "type": "cred", "value": S["instance-env"]}]},
     _broker("b1", creds={"user": S["inline-user"], "password": S["inline-password"]}),
     _mqtt_in("m1", "t1", "b1"),
+    # secrets inside URLs, which findings quote (the effect an HA101 reaches, an HA123 service),
+    # next to lines that `fix` changes (a diff's context)
+    {"id": "mu", "type": "mqtt in", "z": "t1", "name": "orders", "topic": "orders/#", "broker": "b1", "x": 100, "y": 300, "wires": [["u1"]]},
+    {"id": "u1", "type": "http request", "z": "t1", "name": "hook", "method": "POST", "x": 300, "y": 300, "wires": [[]],
+     "url": f"https://hx:{S['url-password']}@hooks.example/services/{S['url-path']}?token={S['url-query']}"},
+    {"id": "tick", "type": "inject", "z": "t1", "repeat": "60", "x": 100, "y": 340, "wires": [["u2"]]},
+    {"id": "u2", "type": "http request", "z": "t1", "name": "local", "method": "GET", "x": 300, "y": 340, "wires": [[]],
+     "url": f"http://hx:{S['url-password']}@127.0.0.1:8080/status/{S['url-path']}"},
     {"id": "req", "type": "http request", "z": "t1", "name": "api", "method": "GET", "url": "https://api.example/v1", "authType": "bearer",
      "x": 300, "y": 200, "wires": [[]], "credentials": {"user": "", "password": S["inline-token"]}},
 ]
@@ -168,6 +176,16 @@ def test_the_planted_secrets_are_found_by_sec301(project):
     assert proc.returncode == 1
     sec = [f for f in json.loads(proc.out)["findings"] if f["rule"] == "SEC301"]
     assert len(sec) == EXPECTED_SEC301, [(f["node"], f["message"]) for f in sec]
+    assert_no_leak(project)
+
+
+def test_findings_quote_urls_without_their_secrets(project):
+    """The planting reaches the messages: HA101 names the POST it reaches, HA123 the local
+    service, both by a URL that held a password, a token path segment and a token query."""
+    proc = project.run("check json urls", "check", ".", "-f", "json")
+    by = {(f["rule"], f["node"]): f["message"] for f in json.loads(proc.out)["findings"]}
+    assert "https://***@hooks.example/services/***?token=***" in by[("HA101", "mu")]
+    assert "http://***@127.0.0.1:8080/status/***" in by[("HA123", "u2")]
     assert_no_leak(project)
 
 

@@ -15,6 +15,7 @@ import weakref
 
 from hacheck.match import evaluate, is_local
 from hacheck.model import FlowFile, Node
+from hacheck.url_secrets import scrub
 
 AXES = ("source", "effect", "passes", "host", "session")
 
@@ -67,9 +68,10 @@ def render(template: str, node: Node) -> str:
         return template
     fields = _Fields({k: v for k, v in node.raw.items() if k not in ("credentials", "env")})
     try:
-        return template.format_map({"f": fields}).replace("''", "'?'")
+        text = template.format_map({"f": fields}).replace("''", "'?'")
     except (ValueError, IndexError, AttributeError, TypeError, KeyError):
         return template
+    return scrub(text)  # a URL's password or token never reaches a message
 
 
 def _first(entries, axis: str, node: Node, flow: FlowFile) -> Role | None:
