@@ -370,15 +370,28 @@ def fix(paths, show_diff, check_only, unsafe_fixes, select, rule_dirs) -> None:
 
 
 @cli.command()
-@click.argument("flows", type=click.Path(dir_okay=False))
+@click.argument("flows", type=click.Path(dir_okay=False), required=False)
 @click.option("--target", "target_name", required=True, help="The target's name in the targets file.")
 @click.option("--targets", "targets_file", type=click.Path(dir_okay=False), default=None, help="The targets file [default: hacheck-targets.yaml].")
 @click.option("--dry-run", is_flag=True, help="Check and pre-flight only; report what would change.")
+@click.option("--recover", is_flag=True, help="No FLOWS: put back every replica that the target's last deploy left on the new flows (its outcome was rollback-failed).")
 @click.option("--audit-log", type=click.Path(dir_okay=False), default=None, help="Append the audit record here [default: the targets file's audit_log, else .hacheck-deploy.log].")
 @click.option("--fail-on", type=click.Choice(["error", "warning", "info", "never"]), default=None, help="Lowest severity that blocks the deploy [default: the configuration's, else warning].")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), help="Use this .hacheck.yaml or pyproject.toml instead of searching upward from FLOWS.")
-def deploy(flows, target_name, targets_file, dry_run, audit_log, fail_on, config_file) -> None:
-    """Deploy FLOWS to a target only if the checks pass; on any failure roll back (exit 1)."""
+def deploy(flows, target_name, targets_file, dry_run, recover, audit_log, fail_on, config_file) -> None:
+    """Deploy FLOWS to a target only if the checks pass; on any failure roll back (exit 1).
+
+    With --recover (and no FLOWS), finish a rollback that the last deploy could not."""
+    if recover:
+        extra = [name for name, given in (("FLOWS", flows), ("--dry-run", dry_run), ("--fail-on", fail_on),
+                                          ("--config", config_file)) if given]
+        if extra:
+            raise click.UsageError(f"--recover takes no {', '.join(extra)}: it reads the audit log")
+        from hacheck.deploy.recover import run as recover_run
+
+        sys.exit(recover_run(target_name, targets_file, audit_log=audit_log))
+    if not flows:
+        raise click.UsageError("missing argument FLOWS (the flows file to deploy), or --recover")
     from hacheck.deploy.gate import run
 
     sys.exit(run(flows, target_name, targets_file, dry_run=dry_run, audit_log=audit_log, fail_on=fail_on, config_file=config_file))

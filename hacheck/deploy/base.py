@@ -29,6 +29,20 @@ class StepFailed(Exception):
         self.applied = applied
 
 
+class Interrupted(Exception):
+    """SIGTERM or Ctrl-C during the deploy: treated as a failure, so the gate rolls back."""
+
+
+def describe(e: BaseException) -> tuple[str, str]:
+    """(reason code, one line) for a failure, naming our code's exception, never a traceback."""
+    if isinstance(e, StepFailed):
+        return e.reason, e.message
+    if isinstance(e, (Interrupted, KeyboardInterrupt)):
+        return "interrupted", "interrupted (SIGTERM or Ctrl-C) during the deploy"
+    first = str(e).splitlines()[0][:200] if str(e) else ""
+    return "internal-error", f"internal error {type(e).__name__}: {first}"
+
+
 @dataclass
 class Payload:
     """The flows being deployed, exactly as checked."""
@@ -56,6 +70,9 @@ class Target(ABC):
 
     kind: str = ""
     noun: str = "member"  # what a member is called in reports: "replica", "instance"
+    # `deploy --recover` can put members back from another member's flows (Node-RED); a
+    # FlowFuse instance is rolled back to a snapshot in FlowFuse instead
+    recoverable: bool = False
 
     def __init__(self, name: str):
         self.name = name
@@ -92,6 +109,19 @@ class Target(ABC):
     def unchanged(self, before: Snapshot, payload: Payload) -> bool:
         """True when the member already runs exactly `payload` (the deploy can be skipped)."""
         return False
+
+    def runs_flows(self, now: Snapshot, payload: Payload) -> bool:
+        """True when the member's current state is `payload`'s flows (a member that came back
+        after a failed deploy: did the deploy land?). Kinds that cannot tell say False."""
+        return False
+
+    def expected_rev(self, payload: Payload) -> str | None:
+        """The rev a member will report once it runs `payload`, if the kind can know it in
+        advance (recorded for `deploy --recover`, which has no flows file to compare)."""
+        return None
+
+    def reconnect(self, member: str) -> None:
+        """Log in again to a member that was away (its restart may have dropped our session)."""
 
     def secrets(self) -> list[str]:
         """Values that must never be printed (tokens, passwords, exchanged access tokens)."""

@@ -22,22 +22,22 @@ from io import StringIO
 from pathlib import Path
 
 from hacheck.deploy import audit
-from hacheck.deploy.base import ConfigurationError, Payload, Snapshot, StepFailed, Target, short
+from hacheck.deploy.base import ConfigurationError, Interrupted, Payload, Snapshot, StepFailed, Target, describe as _describe, short
+from hacheck.deploy.reconcile import DEFAULT_RECOVER_TIMEOUT, UNSETTLED, Expected, Reconciler
 from hacheck.deploy.redact import Redactor, credential_values
 from hacheck.deploy.targets_file import DEFAULT_TARGETS_FILE, TargetsError, TargetSpec, load_targets
 
 EXIT_OK, EXIT_FAIL, EXIT_ERROR = 0, 1, 2
 
 # TEST SEAM: when this environment variable names a directory, the gate stops at each seam
-# point, creates `<dir>/<point>.reached` and waits for `<dir>/<point>.continue`. The
-# integration tests use it to kill a replica, or change its flows, at an exact moment.
-# Inert when unset; it can only make a deploy wait, never skip a step.
+# point named in TEST_SEAM_POINTS_ENV (comma-separated), creates `<dir>/<point>.reached` and
+# waits for `<dir>/<point>.continue`. The integration tests use it to kill a replica, or
+# change its flows, at an exact moment. Inert when unset; it can only make a deploy wait,
+# never skip a step. Points: after-preflight, after-deploy-<i> (member i took the flows, not
+# yet verified), after-member-<i> (member i verified).
 TEST_SEAM_ENV = "HACHECK_TEST_SEAM_DIR"
+TEST_SEAM_POINTS_ENV = "HACHECK_TEST_SEAM_POINTS"
 TEST_SEAM_WAIT = 300.0
-
-
-class Interrupted(Exception):
-    """SIGTERM or Ctrl-C during the deploy: treated as a failure, so the gate rolls back."""
 
 
 @dataclass
@@ -47,6 +47,7 @@ class MemberResult:
     rev_after: str | None = None
     status: str = "not contacted"
     detail: str = ""
+    last_problem: str = ""  # why it could not be reached, while waiting for it (not recorded)
 
     def record(self) -> dict:
         out = {"member": self.member, "rev_before": self.rev_before, "rev_after": self.rev_after, "status": self.status}
@@ -72,9 +73,10 @@ class Console:
 
 def run(flows_path: str, target_name: str, targets_path: str | None = None, *, dry_run: bool = False,
         audit_log: str | None = None, fail_on: str | None = None, config_file: str | None = None, out=None, err=None,
-        make_target=None, seam=None) -> int:
-    """The whole command; returns the exit code. `make_target(spec)` and `seam(point)` are for
-    tests (a target double, a pause point); the CLI passes neither."""
+        make_target=None, seam=None, clock=None, sleep=None) -> int:
+    """The whole command; returns the exit code. `make_target(spec)`, `seam(point)`, `clock`
+    and `sleep` are for tests (a target double, a pause point, time for waiting on members that
+    are away); the CLI passes none."""
     con = Console(out or sys.stdout, err or sys.stderr, Redactor())
     targets_path = targets_path or DEFAULT_TARGETS_FILE
     try:
@@ -104,9 +106,11 @@ def run(flows_path: str, target_name: str, targets_path: str | None = None, *, d
         return EXIT_ERROR
     record = audit.base_record(target, flows_path, sha, dry_run)
     try:
-        gate = _Gate(target, con, seam or _env_seam)
+        gate = _Gate(target, con, seam or _env_seam, recover_timeout(spec), clock=clock, sleep=sleep)
         outcome, code = gate.run(flows_path, data, sha, fail_on, config_file, dry_run, record)
         record["members"] = [r.record() for r in gate.results]
+        if gate.new_rev:
+            record["new_rev"] = gate.new_rev  # what `deploy --recover` may find and undo
     except _UsageProblem as e:
         con.error(str(e))
         return EXIT_ERROR
@@ -132,9 +136,15 @@ class _UsageProblem(Exception):
     """Configuration or rules cannot be loaded: exit 2, nothing recorded."""
 
 
+def recover_timeout(spec: TargetSpec) -> float:
+    return float(spec.settings.get("recover_timeout", DEFAULT_RECOVER_TIMEOUT))
+
+
 class _Gate:
-    def __init__(self, target: Target, con: Console, seam):
+    def __init__(self, target: Target, con: Console, seam, recover_timeout: float = 0.0, *, clock=None, sleep=None):
         self.t, self.con, self.seam = target, con, seam
+        self.new_rev: str | None = None  # what a member reports once it runs the new flows
+        self.reconciler = Reconciler(target, con.say, recover_timeout, clock=clock or time.monotonic, sleep=sleep or time.sleep)
         self.noun = target.noun
         self.results: list[MemberResult] = [MemberResult(m) for m in target.members()]
 
@@ -185,6 +195,7 @@ class _Gate:
 
         say("")
         say(f"3. deploy (one {self.noun} at a time, each verified before the next)")
+        self.new_rev = self.t.expected_rev(payload)
         return self._deploy(payload, before)
 
     def _check(self, flows_path: str, data: bytes, fail_on, config_file):
@@ -237,8 +248,11 @@ class _Gate:
                     failed, error = r, None
                     r.status = "deploying"
                     r.rev_after = self.t.deploy(r.member, payload, before[r.member])
+                    if not i:
+                        self.new_rev = r.rev_after  # as the member says, over any prediction
                     r.status = "deployed"
                     changed.append(r)
+                    self.seam(f"after-deploy-{i}")
                     self.t.verify(r.member, r.rev_after)
                     r.status = "verified"
                     say(f"  ok    {r.member}: rev {short(r.rev_before)} -> {short(r.rev_after)}, verified")
@@ -253,7 +267,7 @@ class _Gate:
                 r.status = "deployed"
             say(f"result: DEPLOYED: every {self.noun} runs the new flows (rev {short(rev)})")
             return "deployed", EXIT_OK
-        return self._recover(failed, error, changed, before)
+        return self._recover(failed, error, changed, before, payload)
 
     def _final_consistency(self, changed: list[MemberResult]) -> None:
         """Every member still reports the rev it was given, and all the same one."""
@@ -269,7 +283,7 @@ class _Gate:
                              + ", ".join(f"{r.member}={short(r.rev_after)}" for r in changed))
 
     def _recover(self, failed: MemberResult | None, error: BaseException, changed: list[MemberResult],
-                 before: dict[str, Snapshot]) -> tuple[str, int]:
+                 before: dict[str, Snapshot], payload: Payload) -> tuple[str, int]:
         say = self.con.say
         reason, message = _describe(error)
         to_restore = list(changed)
@@ -301,13 +315,12 @@ class _Gate:
 
         say("")
         say(f"rollback (every {self.noun} already changed, last changed first)" if to_restore else "rollback: nothing was changed")
-        rollback_failed = False
         with _TermIgnored():
             for r in reversed(to_restore):
                 try:
                     rev = self.t.rollback(r.member, before[r.member])
                 except Exception as e:  # noqa: BLE001 - try every member, whatever failed on one
-                    rollback_failed = True
+                    r.last_problem = _describe(e)[1]
                     r.status = "rollback-failed"
                     r.detail = (r.detail + "; " if r.detail else "") + f"rollback failed: {_describe(e)[1]}"
                     say(f"  FAIL  {r.member}: ROLLBACK FAILED: {_describe(e)[1]}")
@@ -318,17 +331,24 @@ class _Gate:
         for r in self.results:
             if r.status == "ready":  # never reached
                 r.status, r.rev_after = "unchanged", r.rev_before
-        unknown = [r for r in self.results if r.status == "unknown"]
+        away = [r for r in self.results if r.status in UNSETTLED]
+        if away and self.reconciler.timeout > 0:
+            say("")
+            new_revs = {r.rev_after for r in changed if r.rev_after and r.rev_after != r.rev_before}
+            self.reconciler.wait_for(away, before, Expected(new_revs, payload))
+        bad = [r for r in self.results if r.status in UNSETTLED]
         say("")
-        if rollback_failed or unknown:
-            bad = ", ".join(r.member for r in self.results if r.status in ("rollback-failed", "unknown"))
-            say(f"result: FAILED AND NOT RECOVERED: {bad} may run the NEW flows while others run the old; "
-                f"fix by hand (the audit log has each {self.noun}'s rev before)")
+        if bad:
+            then = (f"once {'it is' if len(bad) == 1 else 'they are'} back, run `hacheck deploy --recover --target "
+                    f"{self.t.name}`" if self.t.recoverable else "fix by hand")
+            say(f"result: FAILED AND NOT RECOVERED: {', '.join(r.member for r in bad)} may run the NEW flows while others "
+                f"run the old; {then} (the audit log has each {self.noun}'s rev before)")
             return "rollback-failed", EXIT_FAIL
-        said = (f"every {self.noun} changed was rolled back to its recorded flows" if to_restore
+        rolled = [r for r in self.results if r.status == "rolled-back"]
+        said = (f"every {self.noun} changed was rolled back to its recorded flows" if rolled
                 else f"no {self.noun} was changed")
         say(f"result: NOT DEPLOYED ({reason}): {said}")
-        return "rolled-back" if to_restore else "failed-unchanged", EXIT_FAIL
+        return "rolled-back" if rolled else "failed-unchanged", EXIT_FAIL
 
     def _landed(self, r: MemberResult) -> bool | None:
         """Did our deploy change this member? None when it cannot be asked."""
@@ -393,15 +413,6 @@ def _audit_path(spec: TargetSpec, file_default: str | None) -> str:
     return spec.path(chosen) if chosen else audit.DEFAULT_AUDIT_LOG
 
 
-def _describe(e: BaseException) -> tuple[str, str]:
-    if isinstance(e, StepFailed):
-        return e.reason, e.message
-    if isinstance(e, (Interrupted, KeyboardInterrupt)):
-        return "interrupted", "interrupted (SIGTERM or Ctrl-C) during the deploy"
-    first = str(e).splitlines()[0][:200] if str(e) else ""
-    return "internal-error", f"internal error {type(e).__name__}: {first}"
-
-
 class _TermAsInterrupt:
     """During the deploy, SIGTERM (a cancelled CI job) raises Interrupted so we roll back."""
 
@@ -444,7 +455,7 @@ class _TermIgnored:
 def _env_seam(point: str) -> None:
     """TEST SEAM (see TEST_SEAM_ENV): inert unless the variable is set."""
     d = os.environ.get(TEST_SEAM_ENV)
-    if not d:
+    if not d or point not in os.environ.get(TEST_SEAM_POINTS_ENV, "").split(","):
         return
     Path(d, f"{point}.reached").touch()
     go = Path(d, f"{point}.continue")

@@ -31,6 +31,7 @@ POLL = 0.5
 class NodeRedTarget(Target):
     kind = "node-red"
     noun = "replica"
+    recoverable = True
 
     def __init__(self, spec, env=None, *, sleep=time.sleep, clock=time.monotonic, transport=None):
         super().__init__(spec.name)
@@ -119,6 +120,17 @@ class NodeRedTarget(Target):
 
     def unchanged(self, before: Snapshot, payload: Payload) -> bool:
         return not _has_credentials(payload) and same_flows(before.flows or [], payload.flows)
+
+    def runs_flows(self, now: Snapshot, payload: Payload) -> bool:
+        return same_flows(now.flows or [], payload.flows)
+
+    def expected_rev(self, payload: Payload) -> str | None:
+        return predict_rev(payload.flows)
+
+    def reconnect(self, url: str) -> None:
+        if self.username:  # a static token needs no new login
+            self._tokens.pop(url, None)
+            self._login(url)
 
     def secrets(self) -> list[str]:
         return [s for s in (self.token, self.password, *self._tokens.values()) if s]

@@ -11,7 +11,7 @@ import pytest
 from hacheck.deploy import gate
 from hacheck.deploy.base import StepFailed
 
-from .fake_target import OLD_FLOWS, FakeTarget
+from .fake_target import OLD_FLOWS, FakeClock, FakeTarget
 
 PASSING = [
     {"id": "web", "type": "tab", "label": "Web"},
@@ -36,6 +36,7 @@ class Harness:
         self.audit = tmp_path / "audit.log"
         self.out = self.err = ""
         self.seams: list[str] = []
+        self.time = FakeClock()  # waiting for a member that is away takes no real time
 
     def flows(self, content, name="flows.json") -> str:
         p = self.dir / name
@@ -48,7 +49,7 @@ class Harness:
         kw.setdefault("audit_log", str(self.audit))
         code = gate.run(flows, kw.pop("target_name", "prod"), out=out, err=err,
                         make_target=(lambda spec: target) if target is not None else None,
-                        seam=self.seams.append, **kw)
+                        seam=self.seams.append, clock=self.time.clock, sleep=self.time.sleep, **kw)
         self.out, self.err = out.getvalue(), err.getvalue()
         return code
 
@@ -73,7 +74,7 @@ def test_passing_flows_are_deployed_member_by_member_and_verified(h):
     order = [c for c in t.calls if c[0] != "snapshot"]
     assert order[:4] == [("preflight", "r1"), ("preflight", "r2"), ("deploy", "r1"), ("verify", "r1")]
     assert order[4:6] == [("deploy", "r2"), ("verify", "r2")]
-    assert h.seams == ["after-preflight", "after-member-0", "after-member-1"]
+    assert h.seams == ["after-preflight", "after-deploy-0", "after-member-0", "after-deploy-1", "after-member-1"]
     rec = h.records()[-1]
     assert rec["outcome"] == "deployed" and rec["target"] == "prod" and rec["dry_run"] is False
     assert [(m["member"], m["rev_before"], m["rev_after"], m["status"]) for m in rec["members"]] == [

@@ -307,6 +307,14 @@ class NodeRedCluster:
         stop_process(self.procs[i])
         self._tokens.pop(self.replicas[i], None)
 
+    def kill_replica(self, i: int) -> None:
+        """SIGKILL, as a crash or an evicted pod: no shutdown of its flows."""
+        proc = self.procs[i]
+        if proc is not None and proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=30)
+        self._tokens.pop(self.replicas[i], None)
+
     def start_replica(self, i: int, timeout: float = READY_TIMEOUT) -> None:
         """Restart a stopped replica on the same port and userDir (it reloads its flows.json)."""
         if self.procs[i] is not None and self.procs[i].poll() is None:

@@ -59,7 +59,7 @@ def fixed_client_id_flows(uid: str, broker_port: int) -> list:
 
 
 class Gate:
-    def __init__(self, cluster, tmp_path: Path, verify: dict | None = None):
+    def __init__(self, cluster, tmp_path: Path, verify: dict | None = None, recover_timeout: float | None = None):
         self.cluster, self.dir = cluster, tmp_path
         self.targets = tmp_path / "hacheck-targets.yaml"
         self.audit = tmp_path / "deploy-audit.log"
@@ -68,10 +68,12 @@ class Gate:
         # both replicas run on this one host: the broker on 127.0.0.1 is one they share
         (tmp_path / ".hacheck.yaml").write_text("localhost_is_shared: true\n")
         verify = verify or {"timeout": 60}
-        self.targets.write_text(json.dumps({"targets": {"prod": {
-            "kind": "node-red", "replicas": cluster.replicas,
-            "auth": {"username_env": USER_ENV, "password_env": PASS_ENV},
-            "timeout": 15, "retries": 2, "backoff": 0.2, "verify": verify}}}, indent=1))  # JSON is YAML
+        target = {"kind": "node-red", "replicas": cluster.replicas,
+                  "auth": {"username_env": USER_ENV, "password_env": PASS_ENV},
+                  "timeout": 15, "retries": 2, "backoff": 0.2, "verify": verify}
+        if recover_timeout is not None:
+            target["recover_timeout"] = recover_timeout
+        self.targets.write_text(json.dumps({"targets": {"prod": target}}, indent=1))  # JSON is YAML
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("HACHECK_")}
         self.env.update({USER_ENV: cluster.username, PASS_ENV: cluster.password, "PYTHONPATH": str(REPO),
                          "NO_COLOR": "1"})
@@ -81,18 +83,20 @@ class Gate:
         p.write_text(json.dumps(content, indent=1))
         return p
 
-    def cmd(self, flows: Path, *extra: str) -> list[str]:
-        return [sys.executable, "-m", "hacheck", "deploy", str(flows), "--target", "prod",
+    def cmd(self, flows: Path | None, *extra: str) -> list[str]:
+        return [sys.executable, "-m", "hacheck", "deploy", *([str(flows)] if flows else []), "--target", "prod",
                 "--targets", str(self.targets), "--audit-log", str(self.audit), *extra]
 
-    def run(self, flows: Path, *extra: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    def run(self, flows: Path | None, *extra: str, env: dict | None = None) -> subprocess.CompletedProcess:
         return subprocess.run(self.cmd(flows, *extra), cwd=self.dir, env=env or self.env,
                               capture_output=True, text=True, timeout=600)
 
-    def start_paused(self, flows: Path) -> subprocess.Popen:
-        env = dict(self.env, HACHECK_TEST_SEAM_DIR=str(self.seam_dir))
-        return subprocess.Popen(self.cmd(flows), cwd=self.dir, env=env, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True)
+    def start_paused(self, flows: Path, points=("after-preflight", "after-member-0", "after-member-1"),
+                     stdout=subprocess.PIPE) -> subprocess.Popen:
+        """The gate pauses at each of `points` until the test releases it."""
+        env = dict(self.env, HACHECK_TEST_SEAM_DIR=str(self.seam_dir), HACHECK_TEST_SEAM_POINTS=",".join(points))
+        return subprocess.Popen(self.cmd(flows), cwd=self.dir, env=env, stdout=stdout,
+                                stderr=subprocess.STDOUT if stdout is not subprocess.PIPE else subprocess.PIPE, text=True)
 
     def wait_for(self, point: str, proc: subprocess.Popen, timeout: float = 300) -> None:
         deadline = time.monotonic() + timeout
@@ -340,6 +344,115 @@ def test_dry_run_reports_the_change_and_touches_nothing(gate, node_red_cluster):
     predicted = p.stdout.split(" -> ", 2)[-1].split(" (predicted)")[0]
     assert gate.run(flows).returncode == 0
     assert gate.revs()[0].startswith(predicted) and len(predicted) == 12
+
+
+# ---------------------------------------------------------------- a replica that dies mid-deploy
+
+
+def kill_second_as_it_takes_the_new_flows(g: Gate, cluster, new: list, log: Path) -> subprocess.Popen:
+    """Start a deploy; SIGKILL replica 2 once it has stored the new flows and before hacheck has
+    verified it (a crash, or a pod evicted mid-deploy). Returns the running gate."""
+    with open(log, "w") as out:
+        proc = g.start_paused(g.flows_file(new), points=("after-deploy-1",), stdout=out)
+    g.wait_for("after-deploy-1", proc)
+    assert cluster.get_flows(cluster.replicas[1])["flows"] == new  # it has them
+    cluster.kill_replica(1)
+    g.release("after-deploy-1")
+    return proc
+
+
+def wait_for_text(log: Path, text: str, proc: subprocess.Popen, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while text not in log.read_text():
+        assert proc.poll() is None, f"the gate ended before printing {text!r}:\n{log.read_text()}"
+        assert time.monotonic() < deadline, f"no {text!r} in:\n{log.read_text()}"
+        time.sleep(0.2)
+
+
+def test_a_replica_killed_as_it_takes_the_new_flows_is_rolled_back_when_it_returns(node_red_cluster, tmp_path):
+    cluster = node_red_cluster
+    g = Gate(cluster, tmp_path, verify={"timeout": 5}, recover_timeout=240)
+    try:
+        uid = uuid.uuid4().hex[:8]
+        old, old_rev = baseline(cluster, uid)
+        log = tmp_path / "gate.out"
+        proc = kill_second_as_it_takes_the_new_flows(g, cluster, web_flows(uid, "new"), log)
+        wait_for_text(log, "waiting up to 240s", proc)
+        time.sleep(6)  # past the verify window: the gate is waiting, not verifying
+        cluster.start_replica(1)  # Kubernetes restarts the pod; it loads the NEW flows it had stored
+        assert proc.wait(timeout=300) == 1, log.read_text()
+        out = log.read_text()
+        assert "was on the new flows; rolled back to rev" in out, out
+        assert g.revs() == [old_rev, old_rev]
+        assert cluster.get_flows(cluster.replicas[1])["flows"] == old
+        rec = g.records()[-1]
+        assert rec["outcome"] == "rolled-back"
+        assert [(m["status"], m["rev_after"]) for m in rec["members"]] == [("rolled-back", old_rev), ("rolled-back", old_rev)]
+    finally:
+        if not cluster.is_running(1):
+            cluster.start_replica(1)
+
+
+def test_recover_brings_back_a_replica_that_returned_after_the_gate_gave_up(node_red_cluster, tmp_path):
+    cluster = node_red_cluster
+    g = Gate(cluster, tmp_path, verify={"timeout": 5}, recover_timeout=3)
+    try:
+        uid = uuid.uuid4().hex[:8]
+        old, old_rev = baseline(cluster, uid)
+        new = web_flows(uid, "new")
+        log = tmp_path / "gate.out"
+        proc = kill_second_as_it_takes_the_new_flows(g, cluster, new, log)
+        assert proc.wait(timeout=300) == 1, log.read_text()
+        assert "FAILED AND NOT RECOVERED" in log.read_text() and "--recover --target prod" in log.read_text()
+        failed = g.records()[-1]
+        assert failed["outcome"] == "rollback-failed"
+        cluster.start_replica(1)
+        new_rev = cluster.get_flows(cluster.replicas[1])["rev"]
+        assert cluster.get_flows(cluster.replicas[1])["flows"] == new  # the cluster is split
+        assert new_rev == failed["new_rev"] and g.revs()[0] == old_rev
+
+        p = g.run(None, "--recover")
+        assert p.returncode == 0, p.stdout + p.stderr
+        assert "RECOVERED" in p.stdout
+        assert g.revs() == [old_rev, old_rev]
+        assert cluster.get_flows(cluster.replicas[1])["flows"] == old
+        rec = g.records()[-1]
+        assert rec["outcome"] == "recovered" and rec["recovers"] == failed["time"]
+        assert [(m["status"], m["rev_after"]) for m in rec["members"]] == [("unchanged", old_rev), ("rolled-back", old_rev)]
+        assert_clean(p, cluster.password)
+
+        n = len(g.records())
+        again = g.run(None, "--recover")
+        assert again.returncode == 0, again.stdout + again.stderr
+        assert "NOTHING TO RECOVER" in again.stdout
+        assert len(g.records()) == n and g.revs() == [old_rev, old_rev]
+    finally:
+        if not cluster.is_running(1):
+            cluster.start_replica(1)
+
+
+def test_recover_refuses_when_someone_else_deployed_meanwhile(node_red_cluster, tmp_path):
+    cluster = node_red_cluster
+    g = Gate(cluster, tmp_path, verify={"timeout": 5}, recover_timeout=3)
+    try:
+        uid = uuid.uuid4().hex[:8]
+        baseline(cluster, uid)
+        log = tmp_path / "gate.out"
+        proc = kill_second_as_it_takes_the_new_flows(g, cluster, web_flows(uid, "new"), log)
+        assert proc.wait(timeout=300) == 1, log.read_text()
+        cluster.start_replica(1)
+        theirs_rev = cluster.deploy(cluster.replicas[0], web_flows(f"x{uid}", "theirs"))  # a hand fix, say
+        before = g.revs()
+        p = g.run(None, "--recover")
+        assert p.returncode == 1, p.stdout + p.stderr
+        assert "someone else has deployed since; nothing was changed" in p.stdout
+        assert g.revs() == before and before[0] == theirs_rev
+        rec = g.records()[-1]
+        assert rec["outcome"] == "recover-refused"
+        assert [m["status"] for m in rec["members"]] == ["conflict", "rollback-failed"]
+    finally:
+        if not cluster.is_running(1):
+            cluster.start_replica(1)
 
 
 def encrypt_credentials(secret: str, creds: dict) -> dict:
