@@ -385,6 +385,9 @@ def test_a_replica_killed_as_it_takes_the_new_flows_is_rolled_back_when_it_retur
         assert "was on the new flows; rolled back to rev" in out, out
         assert g.revs() == [old_rev, old_rev]
         assert cluster.get_flows(cluster.replicas[1])["flows"] == old
+        for url in cluster.replicas:  # and both serve them
+            assert lb_get(url, f"/hc-old{uid}", n=1) == [(200, f"old-{uid}")]
+            assert lb_get(url, f"/hc-{uid}", n=1)[0][0] == 404
         rec = g.records()[-1]
         assert rec["outcome"] == "rolled-back"
         assert [(m["status"], m["rev_after"]) for m in rec["members"]] == [("rolled-back", old_rev), ("rolled-back", old_rev)]
