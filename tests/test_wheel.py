@@ -23,7 +23,7 @@ def installed(tmp_path_factory) -> Path:
         capture_output=True, text=True, timeout=600,
     )
     assert built.returncode == 0, built.stderr[-3000:]
-    wheels = list(dist.glob("hacheck-*.whl"))
+    wheels = list(dist.glob("nodered_hacheck-*.whl"))
     assert len(wheels) == 1, wheels
     env_dir = tmp / "venv"
     venv.EnvBuilder(with_pip=True, clear=True).create(env_dir)

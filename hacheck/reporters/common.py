@@ -10,10 +10,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-# Where the project and docs/rules.md are published; one place, so every link moves together.
-HOME_URL = "https://github.com/hacheck/hacheck"
-DOCS_URL = f"{HOME_URL}/blob/main/docs/rules.md"
-
 SEVERITIES = ("error", "warning", "info")
 
 
@@ -51,7 +47,9 @@ _ENGINE_RULES = {
 
 
 def doc_url(rule_id: str, name: str) -> str:
-    return f"{DOCS_URL}#{rule_id.lower()}-{name}"
+    from hacheck.project import docs_url
+
+    return f"{docs_url() or 'docs/rules.md'}#{rule_id.lower()}-{name}"
 
 
 def rule_info(rule) -> RuleInfo:

@@ -14,7 +14,8 @@ import json
 from pathlib import PurePosixPath
 from urllib.parse import quote
 
-from hacheck.reporters.common import HOME_URL, clean_json, node_label, rule_infos
+from hacheck.project import home_url
+from hacheck.reporters.common import clean_json, node_label, rule_infos
 
 NEEDS_FLOWS = True  # to name and place the nodes on an input path (findings carry only ids)
 
@@ -51,16 +52,12 @@ def document(result) -> dict:
     }
     if notes:
         invocation["toolExecutionNotifications"] = notes
+    driver = {"name": "hacheck", "version": __version__, "semanticVersion": __version__}
+    if home_url():  # a copy whose metadata lost [project.urls] still writes valid SARIF
+        driver["informationUri"] = home_url()
+    driver["rules"] = [_descriptor(info) for info in infos.values()]
     run = {
-        "tool": {
-            "driver": {
-                "name": "hacheck",
-                "version": __version__,
-                "semanticVersion": __version__,
-                "informationUri": HOME_URL,
-                "rules": [_descriptor(info) for info in infos.values()],
-            }
-        },
+        "tool": {"driver": driver},
         "invocations": [invocation],
         "originalUriBaseIds": {SRCROOT: {"description": {"text": "The directory hacheck was run from."}}},
         "artifacts": artifacts,
