@@ -83,16 +83,21 @@ class Reconciler:
     def wait_for(self, pending: list, before: dict[str, Snapshot], expected: Expected) -> list:
         """Try each pending member with growing pauses until all are settled, the timeout
         passes or a SIGTERM arrives; returns the members still unsettled."""
+        return self.retry(pending, lambda r: self.settle(r, before[r.member], expected), "to finish the rollback")
+
+    def retry(self, pending: list, attempt, purpose: str) -> list:
+        """Call `attempt(r)` on each pending member result until it says True, pausing 1, 2, 4
+        ... 15 s between rounds, for at most the timeout; returns the ones it never did."""
         if not pending or self.timeout <= 0:
             return list(pending)
         names = ", ".join(r.member for r in pending)
-        self.say(f"waiting up to {self.timeout:g}s (recover_timeout) for {names} to come back, to finish the rollback")
+        self.say(f"waiting up to {self.timeout:g}s (recover_timeout) for {names} to come back, {purpose}")
         deadline = self.clock() + self.timeout
         delay = FIRST_DELAY
         left_over = list(pending)
         with StopOnTerm(self):
             while left_over and not self.stopped:
-                left_over = [r for r in left_over if not self.settle(r, before[r.member], expected)]
+                left_over = [r for r in left_over if not attempt(r)]
                 remaining = deadline - self.clock()
                 if not left_over or self.stopped or remaining <= 0:
                     break

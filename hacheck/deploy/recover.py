@@ -107,14 +107,14 @@ def _recover(target, rec: Reconciler, results, last: dict, say) -> tuple[str, in
     say("")
     say(f"1. look at every {target.noun} before changing any")
     now: dict[str, Snapshot] = {}
-    for r in results:
+
+    def look(r) -> bool:
         try:
             target.reconnect(r.member)
             now[r.member] = snap = target.snapshot(r.member)
         except Exception as e:  # noqa: BLE001 - away: waited for below
             r.status, r.last_problem = "unknown", describe(e)[1]
-            say(f"  ...   {r.member}: away ({r.last_problem})")
-            continue
+            return False
         if snap.rev == r.rev_before:
             r.status, r.rev_after = "unchanged", snap.rev
             say(f"  ok    {r.member}: runs its recorded flows (rev {short(snap.rev)})")
@@ -125,6 +125,17 @@ def _recover(target, rec: Reconciler, results, last: dict, say) -> tuple[str, in
             r.status, r.rev_after = "conflict", snap.rev
             say(f"  FAIL  {r.member}: runs rev {short(snap.rev)}, neither its recorded rev {short(r.rev_before)} "
                 "nor the new flows")
+        return True
+
+    away = [r for r in results if not look(r)]
+    for r in away:
+        say(f"  ...   {r.member}: away ({r.last_problem})")
+    # the away ones are seen before anything changes: one may run someone else's flows, or be
+    # the only one that runs the recorded flows to copy
+    still_away = rec.retry(away, look, "before changing any")
+    if rec.stopped:
+        say("result: NOT RECOVERED: stopped (SIGTERM) before anything was changed")
+        return "rollback-failed", EXIT_FAIL
     if any(r.status == "conflict" for r in results):
         for r in results:
             if r.status == "conflict":
@@ -132,10 +143,12 @@ def _recover(target, rec: Reconciler, results, last: dict, say) -> tuple[str, in
         say("result: NOT RECOVERED: someone else has deployed since; nothing was changed (deploy again, "
             "or fix by hand)")
         return "recover-refused", EXIT_FAIL
-    to_do = [r for r in results if r.status in UNSETTLED]
-    if not to_do:
+    if not any(r.status in UNSETTLED for r in results):
         say(f"result: RECOVERED: every {target.noun} already runs its recorded flows; nothing was changed")
         return "recovered", EXIT_OK
+    if still_away:  # waited for already: the others are put back, these stay unknown
+        say(f"  still away: {', '.join(r.member for r in still_away)}; the others are put back")
+    to_do = [r for r in results if r.status == "rollback-failed"]
     before = _recorded_flows(target, results, now)
     missing = [r for r in to_do if r.member not in before]
     for r in missing:
@@ -145,8 +158,7 @@ def _recover(target, rec: Reconciler, results, last: dict, say) -> tuple[str, in
     if to_do:
         say("")
         say(f"2. put back every {target.noun} not on its recorded flows")
-        # the reachable first; then those away are waited for
-        left = [r for r in to_do if not (r.member in now and rec.settle(r, before[r.member], expected))]
+        left = [r for r in to_do if not rec.settle(r, before[r.member], expected)]
         if left:
             rec.wait_for(left, before, expected)
     bad = [r for r in results if r.status in UNSETTLED]

@@ -184,6 +184,24 @@ def test_recover_waits_for_a_member_still_away(h):
     assert "away" in h.out and h.records()[-1]["outcome"] == "recovered"
 
 
+def test_recover_looks_at_a_member_still_away_before_changing_any(h):
+    """r2 comes back running someone else's flows while --recover waits: nothing is changed,
+    not even r1 (which a deploy could have left on the new flows too)."""
+    t = failed_deploy(h)
+    h.targets.write_text(h.targets.read_text().replace("recover_timeout: 0", "recover_timeout: 60"))
+    t.state["r1"] = {"rev": "rev-new", "flows": PASSING}  # say r1's rollback had failed as well
+
+    def theirs():
+        t.down.discard("r2")
+        t.state["r2"] = {"rev": "rev-theirs", "flows": []}
+
+    h.time.at[h.time.now + 20] = theirs
+    rollbacks = len(steps(t, "rollback"))
+    assert recover_run(h, t) == 1
+    assert len(steps(t, "rollback")) == rollbacks
+    assert t.revs() == {"r1": "rev-new", "r2": "rev-theirs"} and h.records()[-1]["outcome"] == "recover-refused"
+
+
 def test_recover_that_still_fails_can_be_run_again(h):
     t = failed_deploy(h)
     assert recover_run(h, t) == 1
