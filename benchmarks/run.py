@@ -22,6 +22,7 @@ import argparse
 import json
 import os
 import platform
+import shlex
 import shutil
 import statistics
 import subprocess
@@ -36,6 +37,7 @@ SIZES = (1_000, 10_000, 100_000, 300_000)
 FLEET_FILES = 1_000
 SEED = 1
 TARGET_100K_WALL, TARGET_100K_RSS_MIB, TARGET_SCALING, TARGET_SMALL = 2.0, 1024, 12.0, 0.3
+TARGET_SERVE, TARGET_SPAWNED = 0.1, 0.4  # issue 22: a 1,000-node check for the editor plugin
 TARGET_JSON_LOAD_X = 8.0  # issue 19: the 100k check within 8x a bare json.load of the same file
 
 
@@ -268,6 +270,48 @@ def small_cases(cmd: list[str], root: Path, repeat: int) -> dict:
     }
 
 
+def editor_case(cmd: list[str], root: Path, repeat: int) -> dict:
+    """What the editor plugin waits for on a 1,000-node flow: a POST to a running `hacheck
+    serve` (client-side wall time per request, the service warmed by one request), and the
+    spawned CLI with the flow on standard input (`sh -c`: the plugin's spawn, stdin redirect)."""
+    import re as _re
+
+    import httpx
+
+    path = flow_file(root, 1_000)
+    data = path.read_bytes()
+    with tempfile.TemporaryDirectory(prefix="hacheck-serve-") as tmp:
+        log = Path(tmp) / "serve.log"
+        with open(log, "w") as fh:
+            proc = subprocess.Popen([*cmd, "serve", "--port", "0"], cwd=tmp, stdout=fh, stderr=subprocess.STDOUT)
+        try:
+            deadline = time.monotonic() + 60
+            while not (m := _re.search(r"listening on (http://[\d.]+:\d+)", log.read_text())):
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise SystemExit(f"hacheck serve did not start: {log.read_text()[-800:]}")
+                time.sleep(0.05)
+            served = []
+            with httpx.Client(base_url=m.group(1), timeout=120, trust_env=False) as http:
+                http.post("/check", content=data).raise_for_status()
+                for _ in range(max(repeat, 20)):
+                    t0 = time.perf_counter()
+                    http.post("/check", content=data).raise_for_status()
+                    served.append(time.perf_counter() - t0)
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
+    shell = " ".join(shlex.quote(c) for c in cmd) + f" check - -f json < {shlex.quote(str(path))} > /dev/null"
+    spawned = [measure(["sh", "-c", shell]) for _ in range(repeat)]
+    return {
+        "serve_median": statistics.median(served),
+        "serve_min": min(served),
+        "cli_median": statistics.median(r.wall for r in spawned),
+        "cli_min": min(r.wall for r in spawned),
+        "requests": len(served),
+        "runs": repeat,
+    }
+
+
 def size_case(cmd: list[str], path: Path, n: int, repeat: int, out_dir: Path) -> dict:
     out = out_dir / f"out-{n}.json"
     runs = []
@@ -412,6 +456,14 @@ def main(argv=None) -> int:
         ok = "OK" if sc["check20_median"] < TARGET_SMALL else "OVER TARGET"
         print(f"  hacheck --version              {sc['version_median']:.3f} s  (min {sc['version_min']:.3f})")
         print(f"  hacheck check, 20-node flow    {sc['check20_median']:.3f} s  (min {sc['check20_min']:.3f}; CPU {sc['check20_cpu_median']:.3f} s)  target < {TARGET_SMALL} s: {ok}")
+
+        print("\n== the editor plugin's wait, 1,000-node flow, median", flush=True)
+        ec = editor_case(cmd, root, repeat)
+        report["editor"] = ec
+        print(f"  POST /check to hacheck serve    {ec['serve_median'] * 1000:.0f} ms  (min {ec['serve_min'] * 1000:.0f}; "
+              f"{ec['requests']} requests)  target < {TARGET_SERVE * 1000:.0f} ms: {'OK' if ec['serve_median'] < TARGET_SERVE else 'OVER TARGET'}")
+        print(f"  spawned hacheck check - (stdin) {ec['cli_median'] * 1000:.0f} ms  (min {ec['cli_min'] * 1000:.0f})  "
+              f"target < {TARGET_SPAWNED * 1000:.0f} ms: {'OK' if ec['cli_median'] < TARGET_SPAWNED else 'OVER TARGET'}")
 
         print("\n== one flow file, all rules (--preview), JSON output, --jobs 1", flush=True)
         paths = {n: flow_file(root, n) for n in sizes}

@@ -256,24 +256,13 @@ def rules_cmd(fmt, rule_dirs) -> None:
 
     rules = _load_rules(Config(rule_packs=tuple(rule_dirs)))
     if fmt == "json":
-        click.echo(json.dumps([_rule_summary(r) for r in rules], indent=2))
+        from hacheck.docs import rule_summary
+
+        click.echo(json.dumps([rule_summary(r) for r in rules], indent=2))
         return
     for r in rules:
         fix = "fix" if r.fixable else ""
         click.echo(f"{r.id:<7} {r.name:<38} {str(r.severity):<8} {r.category:<10} {r.status:<8} {fix}".rstrip())
-
-
-def _rule_summary(r) -> dict:
-    return {
-        "id": r.id,
-        "name": r.name,
-        "severity": str(r.severity),
-        "category": r.category,
-        "status": r.status,
-        "fixable": r.fixable,
-        "fix_safety": r.fix.get("safety"),
-        "source": os.path.basename(r.source),
-    }
 
 
 @cli.command()
@@ -395,6 +384,42 @@ def deploy(flows, target_name, targets_file, dry_run, recover, audit_log, fail_o
     from hacheck.deploy.gate import run
 
     sys.exit(run(flows, target_name, targets_file, dry_run=dry_run, audit_log=audit_log, fail_on=fail_on, config_file=config_file))
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on; anything but loopback needs --token-env.")
+@click.option("--port", default=8765, show_default=True, type=click.IntRange(0, 65535), help="Port (0: any free one, printed at start).")
+@click.option("--token-env", metavar="NAME", help="Require `Authorization: Bearer <token>`, the token read from this environment variable.")
+@click.option("--max-body", "max_body_mb", default=50.0, show_default=True, type=click.FloatRange(min=0.001), help="Largest flow accepted, in MiB (larger: HTTP 413).")
+@click.option("--fail-on", type=click.Choice(["error", "warning", "info", "never"]), default=None, help="The threshold the reports' `failed` uses [default: the configuration's, else warning].")
+@click.option("--rules", "rule_dirs", multiple=True, type=click.Path(file_okay=False), help="Extra folder of YAML rules (repeatable).")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False), help="Use this .hacheck.yaml or pyproject.toml instead of searching upward from the working directory.")
+def serve(host, port, token_env, max_body_mb, fail_on, rule_dirs, config_file) -> None:
+    """Answer check requests over HTTP (for the Node-RED editor plugin): POST /check, GET /rules,
+    GET /rules/<id>, GET /health. Stops on Ctrl-C or SIGTERM."""
+    import signal
+
+    from hacheck.serve import ServeError, build
+
+    try:
+        server = build(host, port, config_file, token_env, max_body_mb, fail_on=fail_on, rule_dirs=rule_dirs)
+    except ServeError as e:
+        raise HacheckError(str(e)) from None
+    bound_host, bound_port = server.server_address[:2]
+    click.echo(f"hacheck serve: listening on http://{bound_host}:{bound_port} "
+               f"({'bearer token required' if token_env else 'no token'}); Ctrl-C stops", err=True)
+
+    def stop(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+    sys.exit(EXIT_OK)
 
 
 def main(argv=None) -> None:

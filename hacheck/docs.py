@@ -194,3 +194,19 @@ if __name__ == "__main__":  # python -m hacheck.docs > docs/rules.md
         from hacheck.catalog import load_catalog
 
         sys.stdout.write(catalogue_markdown(load_catalog()))
+
+
+def rule_summary(r) -> dict:
+    """One rule as `hacheck rules -f json` and `hacheck serve` list it."""
+    import os
+
+    return {
+        "id": r.id,
+        "name": r.name,
+        "severity": str(r.severity),
+        "category": r.category,
+        "status": r.status,
+        "fixable": r.fixable,
+        "fix_safety": r.fix.get("safety"),
+        "source": os.path.basename(r.source),
+    }

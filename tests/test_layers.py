@@ -51,8 +51,8 @@ LAYERS: dict[str, list[str]] = {
     "report": ["reporters/", "docs.py"],
     # checking a set of files: one process (check_file), a process pool, the library API
     "run": ["check_file.py", "parallel.py", "runner.py"],
-    # the commands: the CLI, `hacheck fix`, `hacheck deploy`
-    "cli": ["cli.py", "__main__.py", "fix.py", "deploy/"],
+    # the commands: the CLI, `hacheck fix`, `hacheck deploy`, `hacheck serve`
+    "cli": ["cli.py", "__main__.py", "fix.py", "deploy/", "serve.py"],
 }
 
 # in LAYERS before they exist (drop them from here once they do)
