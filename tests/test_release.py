@@ -112,3 +112,10 @@ def test_the_project_urls_come_from_one_place():
     # no other URL of ours is written into the code
     for path in (REPO / "hacheck").rglob("*.py"):
         assert declared["Homepage"] not in path.read_text("utf-8"), path
+
+
+def test_the_editor_plugin_has_the_same_version():
+    import json
+
+    pkg = json.loads((REPO / "integrations" / "node-red" / "package.json").read_text("utf-8"))
+    assert pkg["version"] == __version__ and pkg["node-red"]["plugins"] == {"hacheck": "hacheck.js"}
