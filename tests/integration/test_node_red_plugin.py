@@ -78,7 +78,7 @@ class Editor:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         (self.dir / "package.json").write_text('{"name": "node-red-project", "private": true}')
-        p = subprocess.run([find_exe("npm"), "install", "--no-audit", "--no-fund", "--offline", str(tarball)],
+        p = subprocess.run([find_exe("npm"), "install", "--no-audit", "--no-fund", "--prefer-offline", str(tarball)],
                            cwd=self.dir, capture_output=True, text=True, timeout=300)
         assert p.returncode == 0, p.stdout + p.stderr
         (self.dir / "settings.js").write_text(SETTINGS.format(port=self.port, extra=extra))
