@@ -56,8 +56,9 @@ def test_installed_tool_checks_a_flow_outside_the_checkout(installed, tmp_path):
     assert len(json.loads(listed.stdout)) == len(list((REPO / "rules").glob("*.yaml")))
     assert "Why it breaks under HA" in _run(installed, "explain", "HA101", cwd=tmp_path).stdout
     # the installed package really is the one in the venv, not the checkout
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}  # as _run: a PYTHONPATH would win
     where = subprocess.run([str(installed / "bin" / "python"), "-c", "import hacheck; print(hacheck.__file__)"],
-                           capture_output=True, text=True, cwd=tmp_path)
+                           capture_output=True, text=True, cwd=tmp_path, env=env)
     assert str(installed) in where.stdout
 
 
