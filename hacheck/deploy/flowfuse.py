@@ -35,6 +35,8 @@ DEFAULT_VERIFY_TIMEOUT = 600.0  # an import plus a rolling restart of two pods
 DEFAULT_POLL = 5.0
 # meta.state values that will not turn into "running" by waiting
 FAILED_STATES = {"crashed", "stopped", "suspended", "error"}
+# states a rollback leaves an instance in that actions/start brings back to running
+_START_AGAIN = {"crashed", "stopped", "suspended"}
 
 
 class FlowFuseTarget(Target):
@@ -144,12 +146,20 @@ class FlowFuseTarget(Target):
             raise StepFailed("rollback", "no rollback snapshot was taken before the deploy")
         self._post(f"/api/v1/projects/{self.instance}/actions/rollback", {"snapshot": point}, "rolling back (actions/rollback)")
         deadline = self.clock() + self.verify_timeout
+        started = False
         while True:
             snap = self.snapshot(member)
             state, deploying = snap.extra["state"], snap.extra["deploying"]
             if state == "running" and not deploying:
                 return point
-            if state in FAILED_STATES:
+            if state in _START_AGAIN and before.extra.get("state") == "running" and not started:
+                # the platform imports the snapshot into an instance that is not running and
+                # leaves it so (measured on FlowFuse 2.4.0: a suspended one stays suspended;
+                # its source restarts only a running one): it ran at pre-flight, so it is
+                # started again, on the old flows, as it was
+                self._post(f"/api/v1/projects/{self.instance}/actions/start", {}, "starting the instance again (actions/start)")
+                started = True
+            elif state in FAILED_STATES and not started:
                 raise StepFailed("not-started", f"the instance is '{state}' after the rollback")
             if self.clock() >= deadline:
                 raise StepFailed("timeout", f"the instance is still '{state}' {self.verify_timeout:g}s after the rollback")

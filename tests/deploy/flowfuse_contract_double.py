@@ -1,8 +1,15 @@
 """CONTRACT DOUBLE of the FlowFuse platform API: NOT FlowFuse.
 
-A FlowFuse platform (with the EE pipeline and HA features) cannot be started in this test
-environment, so the `flowfuse` target is tested against this small loopback http.server. It
-implements exactly the routes the target uses, with the request and response shapes of
+The `flowfuse` target is tested against a REAL FlowFuse 2.4.0 platform in
+tests/integration/test_flowfuse_deploy.py (deploy, failing check, dry run, conflict, rollback
+after a failure, bad token). This double stays for what that platform cannot be made to do by
+script, or only slowly: an instance that crashes or times out while it imports (scripted
+failure states), a protected instance (403 protected_instance), a `prompt` stage with and
+without a source snapshot id, and the fast unit tests of the gate's error paths. Where the two
+disagreed the platform won: a rollback into a suspended instance leaves it suspended (the
+target starts it again), as the double now does too.
+
+It is a small loopback http.server that implements exactly the routes the target uses, with the request and response shapes of
 FlowFuse's published source (forge/ee/routes/pipeline/index.js, forge/routes/api/project.js,
 projectSnapshots.js, projectActions.js, forge/db/views/*):
 
@@ -16,7 +23,9 @@ projectSnapshots.js, projectActions.js, forge/db/views/*):
        -> 403 {code: "protected_instance"}, 400 {code: "invalid_source_snapshot"} (prompt
           action without a snapshot id), 404 {code: "not_found"}
 - POST /api/v1/projects/:instanceId/actions/rollback {snapshot}
-       -> 200 {status: "okay"} after the import (synchronous, as in FlowFuse), 400 {code: "invalid_snapshot"}
+       -> 200 {status: "okay"} after the import (synchronous, as in FlowFuse), 400 {code: "invalid_snapshot"};
+          the instance's state is left as it was (FlowFuse restarts only a running one)
+- POST /api/v1/projects/:instanceId/actions/start -> 200 {status: "okay"}; the instance runs again
 - any route without `Authorization: Bearer <the token>` -> 401 {code: "unauthorized", error: "unauthorized"}
 
 What the double knows that FlowFuse does not expose: `running` (a label for the flows the
@@ -170,7 +179,15 @@ class FlowFuseContractDouble:
                             return self._send(400, {"code": "invalid_snapshot",
                                                     "error": f"snapshot '{snap}' not found for project '{double.instance}'"})
                         double.running = double.content[snap]
-                        double.state, double.deploying = "running", False
+                        # as FlowFuse: the import restarts the flows of a running instance only;
+                        # one that is suspended or crashed stays so
+                        double.deploying = False
+                        return self._send(200, {"status": "okay"})
+                    m = re.fullmatch(r"/api/v1/projects/([^/]+)/actions/start", path)
+                    if method == "POST" and m:
+                        if m[1] != double.instance:
+                            return self._send(404, {"code": "not_found", "error": "Not Found"})
+                        double.state = "running"
                         return self._send(200, {"status": "okay"})
                 return self._send(404, {"code": "not_found", "error": "Not Found"})
 

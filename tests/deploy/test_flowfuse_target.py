@@ -68,6 +68,8 @@ def test_failed_deploy_rolls_back_to_the_snapshot_taken_just_before(tmp_path, mo
         point = rollbacks[0][2]["snapshot"]
         assert ff.content[point] == "flows-v1"  # the pre-deploy snapshot holds the old flows
         assert ff.running == "flows-v1"  # and the instance runs them again
+        # the import leaves a crashed instance crashed: it ran at pre-flight, so it is started
+        assert len(run.calls("POST", "/actions/start")) == 1 and ff.state == "running"
         assert "crashed" in run.out and run.record()["outcome"] == "rolled-back"
 
 
