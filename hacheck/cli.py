@@ -272,12 +272,11 @@ def explain(rule, rule_dirs) -> None:
     """Show a rule's documentation, with its examples and the sources and effects it follows
     (by id or name); or what a node type does under HA, from the effect catalogue."""
     from hacheck.config import Config
-    from hacheck.docs import rule_markdown, type_markdown
+    from hacheck.docs import find_rule, rule_markdown, type_markdown
 
-    rules = _load_rules(Config(rule_packs=tuple(rule_dirs)))
-    found = [r for r in rules if r.id == rule.upper() or r.name == rule]
-    if found:
-        click.echo(rule_markdown(found[0]))
+    found = find_rule(_load_rules(Config(rule_packs=tuple(rule_dirs))), rule)
+    if found is not None:
+        click.echo(rule_markdown(found))
         return
     from hacheck.effects.catalogue import bundled
 

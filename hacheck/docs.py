@@ -210,3 +210,8 @@ def rule_summary(r) -> dict:
         "fix_safety": r.fix.get("safety"),
         "source": os.path.basename(r.source),
     }
+
+
+def find_rule(rules, key: str):
+    """The rule named by id (any case) or name, as `hacheck explain` and `hacheck serve` take it."""
+    return next((r for r in rules if r.id == key.upper() or r.name == key), None)

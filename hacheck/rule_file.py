@@ -14,6 +14,10 @@ from pathlib import Path
 
 from hacheck.findings import Severity
 from hacheck.match import TypeSelector
+from hacheck.yaml_file import read_yaml
+from hacheck.yaml_file import (
+    safe_yaml as _yaml,  # catalog_cache reads with the same loader
+)
 
 SCHEMA_FILE = "rule.schema.json"
 
@@ -53,28 +57,13 @@ def rule_schema() -> dict:
     return json.loads(resources.files("hacheck.schemas").joinpath(SCHEMA_FILE).read_text("utf-8"))
 
 
-def _yaml():
-    from ruamel.yaml import YAML
-
-    y = YAML(typ="safe")  # the C loader where ruamel.yaml.clib is installed
-    return y
-
-
 def load_rule_file(path: Path, yaml=None) -> Rule:
     return rule_from_data(read_rule_data(path, yaml), str(path))
 
 
 def read_rule_data(path: Path, yaml=None) -> object:
     """The parsed YAML of one rule file, not yet validated."""
-    yaml = yaml or _yaml()
-    try:
-        return yaml.load(path.read_text("utf-8"))
-    except OSError as e:
-        raise CatalogError(f"{path}: cannot be read: {e.strerror or e}") from None
-    except Exception as e:  # noqa: BLE001 - ruamel raises many types; all mean "not valid YAML"
-        mark = getattr(e, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark is not None else ""
-        raise CatalogError(f"{path}: not valid YAML{where}: {getattr(e, 'problem', None) or e}") from None
+    return read_yaml(path, CatalogError, yaml)
 
 
 def rule_from_data(data: object, source: str, validated: bool = False) -> Rule:

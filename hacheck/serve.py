@@ -26,7 +26,6 @@ import json
 import os
 import sys
 import time
-from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from io import StringIO
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -63,12 +62,12 @@ class Service:
         return json.dumps([rule_summary(r) for r in self.rules], indent=2).encode()
 
     def rule(self, key: str) -> bytes | None:
-        from hacheck.docs import rule_markdown, rule_summary
+        from hacheck.docs import find_rule, rule_markdown, rule_summary
 
-        found = [r for r in self.rules if r.id == key.upper() or r.name == key]
-        if not found:
+        found = find_rule(self.rules, key)
+        if found is None:
             return None
-        return json.dumps({**rule_summary(found[0]), "markdown": rule_markdown(found[0])}, indent=2).encode()
+        return json.dumps({**rule_summary(found), "markdown": rule_markdown(found)}, indent=2).encode()
 
 
 def make_handler(service: Service, log=None):

@@ -25,8 +25,8 @@ from tests.conftest import REPO
 # Lowest first. A name is a file under hacheck/; a name ending in "/" is a package, every file in it.
 LAYERS: dict[str, list[str]] = {
     # the version, the project's URLs, atomic file writes, JSON decoding with node offsets,
-    # fast JSON encoding: they import nothing of hacheck
-    "base": ["__init__.py", "project.py", "atomic.py", "jsonpos.py", "fastjson.py", "cache.py", "url_secrets.py"],
+    # fast JSON encoding, reading our YAML files: they import nothing of hacheck
+    "base": ["__init__.py", "project.py", "atomic.py", "jsonpos.py", "fastjson.py", "cache.py", "url_secrets.py", "yaml_file.py"],
     # the values every layer passes around: a flow (FlowFile, Node, LoadProblem), what a check
     # finds (Hit, Related, Finding, Severity, Suppression), the effective configuration
     "model": ["model.py", "findings.py", "config.py"],

@@ -6,7 +6,9 @@ A target is a list of members changed one at a time: a Node-RED replica, or a Fl
 
 from __future__ import annotations
 
+import signal
 from abc import ABC, abstractmethod
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 
@@ -41,6 +43,21 @@ def describe(e: BaseException) -> tuple[str, str]:
         return "interrupted", "interrupted (SIGTERM or Ctrl-C) during the deploy"
     first = str(e).splitlines()[0][:200] if str(e) else ""
     return "internal-error", f"internal error {type(e).__name__}: {first}"
+
+
+@contextmanager
+def on_sigterm(handler):
+    """SIGTERM goes to `handler` (a function, or signal.SIG_IGN) inside the block, and to what
+    it went to before after it. Outside the main thread nothing can be installed: a no-op."""
+    try:
+        old = signal.signal(signal.SIGTERM, handler)
+    except ValueError:
+        old = None
+    try:
+        yield
+    finally:
+        if old is not None:
+            signal.signal(signal.SIGTERM, old)
 
 
 @dataclass

@@ -22,7 +22,8 @@ from io import StringIO
 from pathlib import Path
 
 from hacheck.deploy import audit
-from hacheck.deploy.base import ConfigurationError, Interrupted, Payload, Snapshot, StepFailed, Target, describe as _describe, short
+from hacheck.deploy.base import (ConfigurationError, Interrupted, Payload, Snapshot, StepFailed, Target, describe as _describe,
+                                 on_sigterm, short)
 from hacheck.deploy.reconcile import DEFAULT_RECOVER_TIMEOUT, UNSETTLED, Expected, Reconciler
 from hacheck.deploy.redact import Redactor, credential_values
 from hacheck.deploy.targets_file import DEFAULT_TARGETS_FILE, TargetsError, TargetSpec, load_targets
@@ -242,7 +243,7 @@ class _Gate:
         changed: list[MemberResult] = []
         failed: MemberResult | None = None
         error: BaseException | None = None
-        with _TermAsInterrupt():
+        with on_sigterm(_raise_interrupted):
             try:
                 for i, r in enumerate(self.results):
                     failed, error = r, None
@@ -315,15 +316,17 @@ class _Gate:
 
         say("")
         say(f"rollback (every {self.noun} already changed, last changed first)" if to_restore else "rollback: nothing was changed")
-        with _TermIgnored():
+        # SIGTERM is ignored during the rollback: stopping half way would leave the target
+        # mixed (the outcome is a failure anyway; a CI runner's final SIGKILL cannot be caught)
+        with on_sigterm(signal.SIG_IGN):
             for r in reversed(to_restore):
                 try:
                     rev = self.t.rollback(r.member, before[r.member])
                 except Exception as e:  # noqa: BLE001 - try every member, whatever failed on one
                     r.last_problem = _describe(e)[1]
                     r.status = "rollback-failed"
-                    r.detail = (r.detail + "; " if r.detail else "") + f"rollback failed: {_describe(e)[1]}"
-                    say(f"  FAIL  {r.member}: ROLLBACK FAILED: {_describe(e)[1]}")
+                    r.detail = (r.detail + "; " if r.detail else "") + f"rollback failed: {r.last_problem}"
+                    say(f"  FAIL  {r.member}: ROLLBACK FAILED: {r.last_problem}")
                     continue
                 r.status, r.rev_after = "rolled-back", rev
                 same = "" if rev == r.rev_before else f" (recorded rev was {short(r.rev_before)})"
@@ -413,43 +416,9 @@ def _audit_path(spec: TargetSpec, file_default: str | None) -> str:
     return spec.path(chosen) if chosen else audit.DEFAULT_AUDIT_LOG
 
 
-class _TermAsInterrupt:
+def _raise_interrupted(signum, frame):
     """During the deploy, SIGTERM (a cancelled CI job) raises Interrupted so we roll back."""
-
-    def __enter__(self):
-        self.old = None
-        try:
-            self.old = signal.signal(signal.SIGTERM, self._raise)
-        except ValueError:  # not the main thread: nothing to install
-            pass
-        return self
-
-    @staticmethod
-    def _raise(signum, frame):
-        raise Interrupted()
-
-    def __exit__(self, *exc):
-        if self.old is not None:
-            signal.signal(signal.SIGTERM, self.old)
-        return False
-
-
-class _TermIgnored:
-    """During the rollback SIGTERM is ignored: stopping half way would leave the target mixed
-    (the outcome is a failure anyway; a CI runner's final SIGKILL cannot be caught)."""
-
-    def __enter__(self):
-        self.old = None
-        try:
-            self.old = signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        except ValueError:
-            pass
-        return self
-
-    def __exit__(self, *exc):
-        if self.old is not None:
-            signal.signal(signal.SIGTERM, self.old)
-        return False
+    raise Interrupted()
 
 
 def _env_seam(point: str) -> None:

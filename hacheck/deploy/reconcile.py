@@ -15,11 +15,10 @@ A SIGTERM while waiting stops the wait (a cancelled job must end), never a rollb
 
 from __future__ import annotations
 
-import signal
 import time
 from dataclasses import dataclass, field
 
-from hacheck.deploy.base import Payload, Snapshot, Target, describe, short
+from hacheck.deploy.base import Payload, Snapshot, Target, describe, on_sigterm, short
 
 DEFAULT_RECOVER_TIMEOUT = 180.0
 FIRST_DELAY, MAX_DELAY = 1.0, 15.0
@@ -95,7 +94,7 @@ class Reconciler:
         deadline = self.clock() + self.timeout
         delay = FIRST_DELAY
         left_over = list(pending)
-        with StopOnTerm(self):
+        with self.stop_on_term():
             while left_over and not self.stopped:
                 left_over = [r for r in left_over if not attempt(r)]
                 remaining = deadline - self.clock()
@@ -112,6 +111,14 @@ class Reconciler:
             r.detail = _join(r.detail, f"{why}: {r.last_problem or 'not back'}")
         return left_over
 
+    def stop_on_term(self):
+        """While active a SIGTERM only sets `stopped`: a wait ends at its next tick, and a
+        rollback under way (which a handler that raised would cut in half) finishes."""
+        return on_sigterm(self._stop)
+
+    def _stop(self, signum, frame) -> None:
+        self.stopped = True
+
     def _pause(self, seconds: float) -> None:
         end = self.clock() + seconds
         while not self.stopped:
@@ -127,26 +134,3 @@ def _why(e: BaseException) -> str:
 
 def _join(a: str, b: str) -> str:
     return f"{a}; {b}" if a else b
-
-
-class StopOnTerm:
-    """While it is active a SIGTERM only sets `rec.stopped`: the wait ends at its next tick,
-    and a rollback under way (which a handler that raised would cut in half) finishes."""
-
-    def __init__(self, rec: Reconciler):
-        self.rec, self.old = rec, None
-
-    def __enter__(self):
-        try:
-            self.old = signal.signal(signal.SIGTERM, self._stop)
-        except ValueError:  # not the main thread
-            self.old = None
-        return self
-
-    def _stop(self, signum, frame):
-        self.rec.stopped = True
-
-    def __exit__(self, *exc):
-        if self.old is not None:
-            signal.signal(signal.SIGTERM, self.old)
-        return False

@@ -13,11 +13,15 @@ happened: outcome `recovered`, `recover-refused` or still `rollback-failed`.
 from __future__ import annotations
 
 import json
+import sys
 import time
 
 from hacheck.deploy import audit
 from hacheck.deploy.base import ConfigurationError, Snapshot, describe, short
-from hacheck.deploy.reconcile import UNSETTLED, Expected, Reconciler, StopOnTerm
+from hacheck.deploy.gate import Console, MemberResult, _audit_path, build_target, recover_timeout
+from hacheck.deploy.reconcile import UNSETTLED, Expected, Reconciler
+from hacheck.deploy.redact import Redactor
+from hacheck.deploy.targets_file import DEFAULT_TARGETS_FILE, TargetsError, load_targets
 
 EXIT_OK, EXIT_FAIL, EXIT_ERROR = 0, 1, 2
 
@@ -28,12 +32,6 @@ class RecoverError(Exception):
 
 def run(target_name: str, targets_path: str | None = None, *, audit_log: str | None = None, out=None, err=None,
         make_target=None, clock=None, sleep=None) -> int:
-    import sys
-
-    from hacheck.deploy.gate import Console, MemberResult, _audit_path, build_target, recover_timeout
-    from hacheck.deploy.redact import Redactor
-    from hacheck.deploy.targets_file import DEFAULT_TARGETS_FILE, TargetsError, load_targets
-
     con = Console(out or sys.stdout, err or sys.stderr, Redactor())
     try:
         targets = load_targets(targets_path or DEFAULT_TARGETS_FILE)
@@ -82,7 +80,7 @@ def run(target_name: str, targets_path: str | None = None, *, audit_log: str | N
     results = [MemberResult(m, rev_before=recorded[m]["rev_before"]) for m in target.members()]
     rec = Reconciler(target, say, recover_timeout(spec), clock=clock or time.monotonic, sleep=sleep or time.sleep)
     try:
-        with StopOnTerm(rec):
+        with rec.stop_on_term():
             outcome, code = _recover(target, rec, results, last, say)
     finally:
         target.close()

@@ -60,17 +60,9 @@ def _check(data: object, where: str, prefix: str = "") -> None:
 
 
 def _read(path: Path) -> dict:
-    from ruamel.yaml import YAML
+    from hacheck.yaml_file import read_yaml
 
-    try:
-        # the C loader where ruamel.yaml.clib is installed: 6x faster on the whole catalogue
-        data = YAML(typ="safe").load(path.read_text("utf-8"))
-    except OSError as e:
-        raise EffectsError(f"{path}: cannot be read: {e.strerror or e}") from None
-    except Exception as e:  # noqa: BLE001 - ruamel raises many types; all mean "not valid YAML"
-        mark = getattr(e, "problem_mark", None)
-        at = f" at line {mark.line + 1}" if mark is not None else ""
-        raise EffectsError(f"{path}: not valid YAML{at}: {getattr(e, 'problem', None) or e}") from None
+    data = read_yaml(path, EffectsError)
     _check(data, str(path))
     return data
 
