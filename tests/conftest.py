@@ -49,6 +49,17 @@ def run_cli(*args: str, input: bytes | None = None, cwd: Path | None = None, env
     return proc
 
 
+def load_script(path: Path, name: str):
+    """A script of scripts/ (no .py suffix) imported as a module, to test its functions."""
+    import importlib.machinery
+    import importlib.util
+
+    loader = importlib.machinery.SourceFileLoader(name, str(path))
+    mod = importlib.util.module_from_spec(importlib.util.spec_from_loader(name, loader))
+    loader.exec_module(mod)
+    return mod
+
+
 def assert_clean_error(proc, *fragments: str) -> None:
     """A user-facing error is one line, names what is wrong, and is never a traceback."""
     assert "Traceback" not in proc.err and "Traceback" not in proc.out, proc.err

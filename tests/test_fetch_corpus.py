@@ -11,8 +11,6 @@ that a partial corpus is never marked complete, and the error when nothing can b
 from __future__ import annotations
 
 import hashlib
-import importlib.machinery
-import importlib.util
 import os
 import shutil
 import socket
@@ -24,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import COMMITTED_MANIFEST, REPO
+from tests.conftest import COMMITTED_MANIFEST, REPO, load_script
 from tests.http_json import serving
 
 SCRIPT = REPO / "scripts" / "fetch-corpus"
@@ -54,11 +52,7 @@ def _double(root: Path):
 
 
 def _script():
-    loader = importlib.machinery.SourceFileLoader("fetch_corpus", str(SCRIPT))
-    spec = importlib.util.spec_from_loader("fetch_corpus", loader)
-    mod = importlib.util.module_from_spec(spec)
-    loader.exec_module(mod)
-    return mod
+    return load_script(SCRIPT, "fetch_corpus")
 
 
 def _row(name: str, repo: str, path: str, data: bytes, notes: str = "") -> dict[str, str]:

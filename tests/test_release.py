@@ -3,8 +3,6 @@ the version in one place, the project's URLs in one place."""
 
 from __future__ import annotations
 
-import importlib.machinery
-import importlib.util
 import re
 import subprocess
 import sys
@@ -15,17 +13,13 @@ import pytest
 from ruamel.yaml import YAML
 
 from hacheck import __version__
-from tests.conftest import REPO
+from tests.conftest import REPO, load_script
 
 CHECK_DIST = REPO / "scripts" / "check-dist"
 
 
 def _check_dist_module():
-    loader = importlib.machinery.SourceFileLoader("check_dist", str(CHECK_DIST))
-    spec = importlib.util.spec_from_loader("check_dist", loader)
-    mod = importlib.util.module_from_spec(spec)
-    loader.exec_module(mod)
-    return mod
+    return load_script(CHECK_DIST, "check_dist")
 
 
 @pytest.fixture(scope="module")

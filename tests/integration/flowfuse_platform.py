@@ -1,7 +1,7 @@
 """A REAL FlowFuse platform (@flowfuse/flowfuse 2.4.0, SQLite, the localfs driver running
 Node-RED 4.1.15 instances as local processes) on loopback, set up by script: the first admin,
 a personal access token, a team, an application, a development and a production instance, and
-a DevOps pipeline from one to the other. Facts: ../shared/FLOWFUSE.md.
+a DevOps pipeline from one to the other, as measured by hand on this kind of machine first.
 
 Licence: pipelines are an enterprise feature. The test reads the development licence that
 ships, in a comment, inside the installed package (forge/licensing/index.js, marked

@@ -22,6 +22,7 @@ import httpx
 import pytest
 
 from .cluster import find_exe
+from .flows import web_flows
 
 pytestmark = pytest.mark.integration
 
@@ -30,18 +31,6 @@ USER_ENV, PASS_ENV = "HC_IT_NR_USER", "HC_IT_NR_PASS"
 
 
 # ---------------------------------------------------------------- flows
-
-
-def web_flows(uid: str, reply: str) -> list:
-    """GET /hc-<uid> answers `reply`: shows through the load balancer which flows run."""
-    tab = f"tab-{uid}"
-    return [
-        {"id": tab, "type": "tab", "label": f"web {uid}"},
-        {"id": f"in-{uid}", "type": "http in", "z": tab, "url": f"/hc-{uid}", "method": "get", "wires": [[f"set-{uid}"]]},
-        {"id": f"set-{uid}", "type": "change", "z": tab,
-         "rules": [{"t": "set", "p": "payload", "pt": "msg", "to": reply, "tot": "str"}], "wires": [[f"out-{uid}"]]},
-        {"id": f"out-{uid}", "type": "http response", "z": tab, "statusCode": "", "wires": []},
-    ]
 
 
 def fixed_client_id_flows(uid: str, broker_port: int) -> list:
@@ -120,13 +109,18 @@ class Gate:
 
 
 @pytest.fixture
-def gate(node_red_cluster, tmp_path):
-    g = Gate(node_red_cluster, tmp_path)
-    yield g
-    # a test that killed a replica must hand a healthy cluster to the next one
+def cluster(node_red_cluster):
+    """The session's two replicas; a test that stopped or killed one hands back a healthy
+    cluster to the next."""
+    yield node_red_cluster
     for i in range(len(node_red_cluster.replicas)):
         if not node_red_cluster.is_running(i):
             node_red_cluster.start_replica(i)
+
+
+@pytest.fixture
+def gate(cluster, tmp_path):
+    return Gate(cluster, tmp_path)
 
 
 def baseline(cluster, uid: str) -> tuple[list, str]:
@@ -369,93 +363,81 @@ def wait_for_text(log: Path, text: str, proc: subprocess.Popen, timeout: float =
         time.sleep(0.2)
 
 
-def test_a_replica_killed_as_it_takes_the_new_flows_is_rolled_back_when_it_returns(node_red_cluster, tmp_path):
-    cluster = node_red_cluster
+def gave_up(g: Gate, cluster, new: list) -> dict:
+    """A deploy whose replica 2 died as it took `new` and stayed away past recover_timeout; it
+    is then restarted (on the new flows: the cluster is split). The failed deploy's record."""
+    log = g.dir / "gate.out"
+    proc = kill_second_as_it_takes_the_new_flows(g, cluster, new, log)
+    assert proc.wait(timeout=300) == 1, log.read_text()
+    assert "FAILED AND NOT RECOVERED" in log.read_text() and "--recover --target prod" in log.read_text()
+    cluster.start_replica(1)
+    failed = g.records()[-1]
+    assert failed["outcome"] == "rollback-failed"
+    return failed
+
+
+def test_a_replica_killed_as_it_takes_the_new_flows_is_rolled_back_when_it_returns(cluster, tmp_path):
     g = Gate(cluster, tmp_path, verify={"timeout": 5}, recover_timeout=240)
-    try:
-        uid = uuid.uuid4().hex[:8]
-        old, old_rev = baseline(cluster, uid)
-        log = tmp_path / "gate.out"
-        proc = kill_second_as_it_takes_the_new_flows(g, cluster, web_flows(uid, "new"), log)
-        wait_for_text(log, "waiting up to 240s", proc)
-        time.sleep(6)  # past the verify window: the gate is waiting, not verifying
-        cluster.start_replica(1)  # Kubernetes restarts the pod; it loads the NEW flows it had stored
-        assert proc.wait(timeout=300) == 1, log.read_text()
-        out = log.read_text()
-        assert "was on the new flows; rolled back to rev" in out, out
-        assert g.revs() == [old_rev, old_rev]
-        assert cluster.get_flows(cluster.replicas[1])["flows"] == old
-        for url in cluster.replicas:  # and both serve them
-            assert lb_get(url, f"/hc-old{uid}", n=1) == [(200, f"old-{uid}")]
-            assert lb_get(url, f"/hc-{uid}", n=1)[0][0] == 404
-        rec = g.records()[-1]
-        assert rec["outcome"] == "rolled-back"
-        assert [(m["status"], m["rev_after"]) for m in rec["members"]] == [("rolled-back", old_rev), ("rolled-back", old_rev)]
-    finally:
-        if not cluster.is_running(1):
-            cluster.start_replica(1)
+    uid = uuid.uuid4().hex[:8]
+    old, old_rev = baseline(cluster, uid)
+    log = tmp_path / "gate.out"
+    proc = kill_second_as_it_takes_the_new_flows(g, cluster, web_flows(uid, "new"), log)
+    wait_for_text(log, "waiting up to 240s", proc)
+    time.sleep(6)  # past the verify window: the gate is waiting, not verifying
+    cluster.start_replica(1)  # Kubernetes restarts the pod; it loads the NEW flows it had stored
+    assert proc.wait(timeout=300) == 1, log.read_text()
+    out = log.read_text()
+    assert "was on the new flows; rolled back to rev" in out, out
+    assert g.revs() == [old_rev, old_rev]
+    assert cluster.get_flows(cluster.replicas[1])["flows"] == old
+    for url in cluster.replicas:  # and both serve them
+        assert lb_get(url, f"/hc-old{uid}", n=1) == [(200, f"old-{uid}")]
+        assert lb_get(url, f"/hc-{uid}", n=1)[0][0] == 404
+    rec = g.records()[-1]
+    assert rec["outcome"] == "rolled-back"
+    assert [(m["status"], m["rev_after"]) for m in rec["members"]] == [("rolled-back", old_rev), ("rolled-back", old_rev)]
 
 
-def test_recover_brings_back_a_replica_that_returned_after_the_gate_gave_up(node_red_cluster, tmp_path):
-    cluster = node_red_cluster
+def test_recover_brings_back_a_replica_that_returned_after_the_gate_gave_up(cluster, tmp_path):
     g = Gate(cluster, tmp_path, verify={"timeout": 5}, recover_timeout=3)
-    try:
-        uid = uuid.uuid4().hex[:8]
-        old, old_rev = baseline(cluster, uid)
-        new = web_flows(uid, "new")
-        log = tmp_path / "gate.out"
-        proc = kill_second_as_it_takes_the_new_flows(g, cluster, new, log)
-        assert proc.wait(timeout=300) == 1, log.read_text()
-        assert "FAILED AND NOT RECOVERED" in log.read_text() and "--recover --target prod" in log.read_text()
-        failed = g.records()[-1]
-        assert failed["outcome"] == "rollback-failed"
-        cluster.start_replica(1)
-        new_rev = cluster.get_flows(cluster.replicas[1])["rev"]
-        assert cluster.get_flows(cluster.replicas[1])["flows"] == new  # the cluster is split
-        assert new_rev == failed["new_rev"] and g.revs()[0] == old_rev
+    uid = uuid.uuid4().hex[:8]
+    old, old_rev = baseline(cluster, uid)
+    new = web_flows(uid, "new")
+    failed = gave_up(g, cluster, new)
+    assert cluster.get_flows(cluster.replicas[1])["flows"] == new  # the cluster is split
+    assert cluster.get_flows(cluster.replicas[1])["rev"] == failed["new_rev"] and g.revs()[0] == old_rev
 
-        p = g.run(None, "--recover")
-        assert p.returncode == 0, p.stdout + p.stderr
-        assert "RECOVERED" in p.stdout
-        assert g.revs() == [old_rev, old_rev]
-        assert cluster.get_flows(cluster.replicas[1])["flows"] == old
-        rec = g.records()[-1]
-        assert rec["outcome"] == "recovered" and rec["recovers"] == failed["time"]
-        assert [(m["status"], m["rev_after"]) for m in rec["members"]] == [("unchanged", old_rev), ("rolled-back", old_rev)]
-        assert_clean(p, cluster.password)
+    p = g.run(None, "--recover")
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert "RECOVERED" in p.stdout
+    assert g.revs() == [old_rev, old_rev]
+    assert cluster.get_flows(cluster.replicas[1])["flows"] == old
+    rec = g.records()[-1]
+    assert rec["outcome"] == "recovered" and rec["recovers"] == failed["time"]
+    assert [(m["status"], m["rev_after"]) for m in rec["members"]] == [("unchanged", old_rev), ("rolled-back", old_rev)]
+    assert_clean(p, cluster.password)
 
-        n = len(g.records())
-        again = g.run(None, "--recover")
-        assert again.returncode == 0, again.stdout + again.stderr
-        assert "NOTHING TO RECOVER" in again.stdout
-        assert len(g.records()) == n and g.revs() == [old_rev, old_rev]
-    finally:
-        if not cluster.is_running(1):
-            cluster.start_replica(1)
+    n = len(g.records())
+    again = g.run(None, "--recover")
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "NOTHING TO RECOVER" in again.stdout
+    assert len(g.records()) == n and g.revs() == [old_rev, old_rev]
 
 
-def test_recover_refuses_when_someone_else_deployed_meanwhile(node_red_cluster, tmp_path):
-    cluster = node_red_cluster
+def test_recover_refuses_when_someone_else_deployed_meanwhile(cluster, tmp_path):
     g = Gate(cluster, tmp_path, verify={"timeout": 5}, recover_timeout=3)
-    try:
-        uid = uuid.uuid4().hex[:8]
-        baseline(cluster, uid)
-        log = tmp_path / "gate.out"
-        proc = kill_second_as_it_takes_the_new_flows(g, cluster, web_flows(uid, "new"), log)
-        assert proc.wait(timeout=300) == 1, log.read_text()
-        cluster.start_replica(1)
-        theirs_rev = cluster.deploy(cluster.replicas[0], web_flows(f"x{uid}", "theirs"))  # a hand fix, say
-        before = g.revs()
-        p = g.run(None, "--recover")
-        assert p.returncode == 1, p.stdout + p.stderr
-        assert "someone else has deployed since; nothing was changed" in p.stdout
-        assert g.revs() == before and before[0] == theirs_rev
-        rec = g.records()[-1]
-        assert rec["outcome"] == "recover-refused"
-        assert [m["status"] for m in rec["members"]] == ["conflict", "rollback-failed"]
-    finally:
-        if not cluster.is_running(1):
-            cluster.start_replica(1)
+    uid = uuid.uuid4().hex[:8]
+    baseline(cluster, uid)
+    gave_up(g, cluster, web_flows(uid, "new"))
+    theirs_rev = cluster.deploy(cluster.replicas[0], web_flows(f"x{uid}", "theirs"))  # a hand fix, say
+    before = g.revs()
+    p = g.run(None, "--recover")
+    assert p.returncode == 1, p.stdout + p.stderr
+    assert "someone else has deployed since; nothing was changed" in p.stdout
+    assert g.revs() == before and before[0] == theirs_rev
+    rec = g.records()[-1]
+    assert rec["outcome"] == "recover-refused"
+    assert [m["status"] for m in rec["members"]] == ["conflict", "rollback-failed"]
 
 
 def encrypt_credentials(secret: str, creds: dict) -> dict:

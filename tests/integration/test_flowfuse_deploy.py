@@ -20,22 +20,12 @@ import pytest
 
 from .cluster import ComponentFailed, ComponentMissing
 from .flowfuse_platform import FlowFusePlatform
+from .flows import web_flows
 
 pytestmark = pytest.mark.integration
 
 REPO = Path(__file__).resolve().parents[2]
 TOKEN_ENV = "HC_IT_FF_TOKEN"
-
-
-def web_flows(uid: str, reply: str) -> list:
-    tab = f"tab-{uid}"
-    return [
-        {"id": tab, "type": "tab", "label": f"web {uid}"},
-        {"id": f"in-{uid}", "type": "http in", "z": tab, "url": f"/hc-{uid}", "method": "get", "wires": [[f"set-{uid}"]]},
-        {"id": f"set-{uid}", "type": "change", "z": tab,
-         "rules": [{"t": "set", "p": "payload", "pt": "msg", "to": reply, "tot": "str"}], "wires": [[f"out-{uid}"]]},
-        {"id": f"out-{uid}", "type": "http response", "z": tab, "statusCode": "", "wires": []},
-    ]
 
 
 def failing_flows(uid: str) -> list:

@@ -116,39 +116,45 @@ def expected_findings(tmp: Path) -> set[tuple[str, str]]:
     return found
 
 
-def open_sidebar(browser, url: str) -> None:
-    browser.get(url)
-    deadline = time.monotonic() + 120
-    while not browser.js("return !!(window.RED && RED.nodes && RED.nodes.node('orders') && RED.sidebar && RED.sidebar.containsTab('hacheck'))"):
-        assert time.monotonic() < deadline, "the editor did not load the flows and the hacheck tab"
-        time.sleep(0.3)
-    browser.js("RED.sidebar.show('hacheck')")
-
-
-def run_check(browser) -> set[tuple[str, str]]:
-    browser.click(browser.find(".hacheck-check"))
-    deadline = time.monotonic() + 120
-    while not browser.js("return document.querySelectorAll('.hacheck-finding, .hacheck-problem').length"):
-        assert time.monotonic() < deadline, "no answer in the sidebar"
+def wait_js(page, condition: str, what: str, timeout: float = 120, meanwhile: str | None = None) -> None:
+    """Until the script `condition` returns something true in the page (running `meanwhile`
+    between tries), or fail saying `what` did not happen."""
+    deadline = time.monotonic() + timeout
+    while not page.js(condition):
+        assert time.monotonic() < deadline, what
+        if meanwhile:
+            page.js(meanwhile)
         time.sleep(0.2)
-    problem = browser.js("var p = document.querySelector('.hacheck-problem'); return p ? p.innerText : null")
+
+
+def open_sidebar(page, url: str) -> None:
+    page.get(url)
+    wait_js(page, "return !!(window.RED && RED.nodes && RED.nodes.node('orders') && RED.sidebar && RED.sidebar.containsTab('hacheck'))",
+            "the editor did not load the flows and the hacheck tab")
+    page.js("RED.sidebar.show('hacheck')")
+
+
+def run_check(page) -> set[tuple[str, str]]:
+    page.click(page.find(".hacheck-check"))
+    wait_js(page, "return document.querySelectorAll('.hacheck-finding, .hacheck-problem').length", "no answer in the sidebar")
+    problem = page.js("var p = document.querySelector('.hacheck-problem'); return p ? p.innerText : null")
     assert problem is None, problem
-    rows = browser.js("return Array.from(document.querySelectorAll('.hacheck-finding')).map(function (r) {"
+    rows = page.js("return Array.from(document.querySelectorAll('.hacheck-finding')).map(function (r) {"
                       " return [r.getAttribute('data-rule'), r.getAttribute('data-node')]; })")
     return {tuple(r) for r in rows}
 
 
-def click_finding_selects_the_node(browser) -> None:
-    assert browser.js("return RED.workspaces.active()") == "tab1"  # the editor opens the first tab
-    browser.click(browser.find(".hacheck-finding[data-rule='HA101'][data-node='orders']"))
+def click_finding_selects_the_node(page) -> None:
+    assert page.js("return RED.workspaces.active()") == "tab1"  # the editor opens the first tab
+    page.click(page.find(".hacheck-finding[data-rule='HA101'][data-node='orders']"))
     time.sleep(0.5)
-    assert browser.js("return RED.workspaces.active()") == "tab2"  # revealed on its own tab
-    assert browser.js("return RED.view.selection().nodes.map(function (n) { return n.id; })") == ["orders"]
+    assert page.js("return RED.workspaces.active()") == "tab2"  # revealed on its own tab
+    assert page.js("return RED.view.selection().nodes.map(function (n) { return n.id; })") == ["orders"]
 
 
-def shot(browser, name: str) -> None:
+def shot(page, name: str) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
-    (ARTIFACTS / f"node-red-plugin-{name}.png").write_bytes(browser.screenshot())
+    (ARTIFACTS / f"node-red-plugin-{name}.png").write_bytes(page.screenshot())
 
 
 def test_the_sidebar_lists_the_findings_through_the_command_on_the_path(browser, tarball, tmp_path):  # noqa: F811
@@ -172,12 +178,9 @@ def test_the_sidebar_lists_the_findings_through_the_command_on_the_path(browser,
         browser.js("document.querySelector('.hacheck-list').innerHTML = ''")
         browser.js("RED.nodes.dirty(true)")
         browser.click(browser.find("#red-ui-header-button-deploy"))
-        deadline = time.monotonic() + 120
-        while not browser.js("return document.querySelectorAll('.hacheck-finding').length"):
-            # the editor asks before deploying nodes it finds incomplete (the MQTT ones here)
-            browser.js("var b = document.getElementById('red-ui-deploy-dialog-confirm-deploy-deploy'); if (b && b.offsetParent) b.click();")
-            assert time.monotonic() < deadline, "no check after the deploy"
-            time.sleep(0.2)
+        # the editor asks before deploying nodes it finds incomplete (the MQTT ones here)
+        wait_js(browser, "return document.querySelectorAll('.hacheck-finding').length", "no check after the deploy",
+                meanwhile="var b = document.getElementById('red-ui-deploy-dialog-confirm-deploy-deploy'); if (b && b.offsetParent) b.click();")
     finally:
         ed.stop()
 
@@ -189,10 +192,7 @@ def test_without_hacheck_the_sidebar_says_how_to_install_it(browser, tarball, tm
     try:
         open_sidebar(browser, ed.url)
         browser.click(browser.find(".hacheck-check"))
-        deadline = time.monotonic() + 60
-        while not browser.js("return document.querySelectorAll('.hacheck-problem').length"):
-            assert time.monotonic() < deadline, "no message in the sidebar"
-            time.sleep(0.2)
+        wait_js(browser, "return document.querySelectorAll('.hacheck-problem').length", "no message in the sidebar", timeout=60)
         text = browser.js("return document.querySelector('.hacheck-problem').innerText")
         assert "hacheck is not installed" in text and "pipx install nodered-hacheck" in text
     finally:
