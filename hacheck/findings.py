@@ -22,7 +22,8 @@ class Severity(IntEnum):
 
 # Not frozen, but hashed by value as if it were: a frozen dataclass sets each field through
 # object.__setattr__ (1.2 us against 0.23 us per object here), and a 100k-node flow makes
-# ~150k of these. Nothing changes one after it is made.
+# ~150k of these. Nothing changes one after it is made. Hit, Finding, paths.InputPath and
+# context_state.Access are made the same way, for the same reason (Finding: 2.3 us -> 0.6 us).
 @dataclass(slots=True, unsafe_hash=True)
 class Related:
     """Another place that explains a finding: a step on the input path, a reader of the same key."""
@@ -35,7 +36,7 @@ class Related:
     tab_id: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)  # as if frozen: see Related
 class Hit:
     """A check's answer: which node and why. The engine adds the rule's metadata."""
 
@@ -60,7 +61,7 @@ class Suppression:
     source: str = ""  # where the directive lives (node id, config file)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)  # as if frozen: see Related
 class Finding:
     rule_id: str
     rule_name: str

@@ -141,6 +141,8 @@ class FlowGraph:
     def _build(self) -> None:
         flow = self.flow
         self._node_at: dict[str, Node] = {}
+        # the Node at a vertex; the dict's own lookup, not a method: called ~200k times
+        self.node: Callable[[str], Node] = self._node_at.__getitem__
         by_id = flow.by_id
         running = flow.running
         top = []
@@ -287,9 +289,6 @@ class FlowGraph:
             for r in memo[targets]:
                 self.add_edge(r, c, kind="return")
 
-    def node(self, vertex: str) -> Node:
-        return self._node_at[vertex]
-
 
 class Trace:
     def __init__(self, labels, parent, depth):
@@ -298,7 +297,8 @@ class Trace:
         self.depth = depth  # (vertex, source) -> hops on the shortest path
 
     def sources_of(self, v: str) -> list[str]:
-        return list(self.labels.get(v, ()))
+        """The inputs that reach v (not a copy: do not change it)."""
+        return self.labels.get(v, ())
 
     def path(self, src: str, v: str) -> list[str]:
         out = [v]

@@ -35,7 +35,7 @@ _MUSTACHE_KEY = re.compile(r"^(flow|global)(\[(\w*)\])?\.(.+)", re.DOTALL)  # 80
 _JSONATA_CALL = re.compile(r"\$(flow|global)Context\s*\(")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)  # as if frozen: see findings.Related
 class Access:
     node: Node
     scope: str  # "flow" | "global" | "node"

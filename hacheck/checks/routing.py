@@ -8,7 +8,7 @@ Every check looks only at nodes that run (`ctx.nodes(..., running=True)`).
 from __future__ import annotations
 
 import re
-from collections import defaultdict, deque
+from collections import deque
 from collections.abc import Iterator
 
 from hacheck.checks.duplication import hit, outbound
@@ -508,28 +508,18 @@ def _vertices(g, flow, types) -> list[str]:
 
 
 def _can_reach_reply(g, flow) -> set[str]:
-    """Every vertex from which a replying vertex can be reached: one reverse BFS for all.
-    Only the few candidate types are looked at by node; the edge pass is a plain loop."""
+    """Every vertex from which a replying vertex can be reached: one reverse BFS for all,
+    over the graph's own predecessor lists. Only the few candidate types are looked at by
+    node, and edge kinds only where a call is at either end."""
     calls = {v for v in _vertices(g, flow, ("link call",)) if g.node(v).get("linkType") != "dynamic"}
     candidates = ["http response", "link call", "function"]
     candidates += [t for t in flow.by_type if t.startswith("subflow:")]
     start = [v for v in _vertices(g, flow, candidates) if _replies(g.node(v), flow)]
     if not start:
         return set()
-    pred: dict[str, list[str]] = defaultdict(list)
-    for u, nbrs in g.succ.items():
-        u_call = u in calls
-        for w, attrs in nbrs.items():
-            if u_call or w in calls:
-                for a in attrs:
-                    kind = a.get("kind")
-                    src = u + _BACK if u_call and kind != "link-call" else u
-                    dst = w + _BACK if w in calls and kind == "return" else w
-                    pred[dst].append(src)
-            else:
-                pred[w].append(u)
     # a `complete` node receives the message a node in its scope finished with (Flow.js
     # handleComplete): the node in scope reaches the complete node
+    watched: dict[str, list[str]] = {}
     for v in _vertices(g, flow, ("complete",)):
         scope = g.node(v).get("scope")
         if not isinstance(scope, list):
@@ -539,11 +529,30 @@ def _can_reach_reply(g, flow) -> set[str]:
             if isinstance(sid, str):
                 sv = prefix + SEP + sid if prefix else sid
                 if sv in g.succ:
-                    pred[v].append(sv + _BACK if sv in calls else sv)
+                    watched.setdefault(v, []).append(sv + _BACK if sv in calls else sv)
+    pred, succ = g.pred, g.succ
     seen = set(start)
     q = deque(start)
     while q:
-        for u in pred.get(q.popleft(), ()):
+        x = q.popleft()
+        back = x.endswith(_BACK)
+        w = x[: -len(_BACK)] if back else x
+        w_call = w in calls  # always true when back
+        for u in pred.get(w, ()):
+            u_call = u in calls
+            if u_call or w_call:
+                for a in succ[u][w]:
+                    kind = a.get("kind")
+                    if w_call and (kind == "return") != back:
+                        continue  # a return edge feeds the call coming back; others, the call going out
+                    src = u + _BACK if u_call and kind != "link-call" else u
+                    if src not in seen:
+                        seen.add(src)
+                        q.append(src)
+            elif u not in seen:
+                seen.add(u)
+                q.append(u)
+        for u in watched.get(x, ()):
             if u not in seen:
                 seen.add(u)
                 q.append(u)
