@@ -5,6 +5,7 @@ findings, parsed. What they suppress, and HC005/HC006 about them, is suppress.py
 from __future__ import annotations
 
 import re
+import weakref
 from dataclasses import dataclass, field
 
 KEYWORD = "hacheck-disable"
@@ -41,9 +42,25 @@ def parse(host: str, info: str) -> list[Directive]:
 
 
 def directives(flow) -> list[Directive]:
+    """Fresh Directive objects each call (suppress.py fills in what each one matched)."""
     out: list[Directive] = []
-    for node in flow.by_id.values():
-        info = node.raw.get("info")
-        if isinstance(info, str) and KEYWORD in info:
-            out.extend(parse(node.id, info))
+    for host, info in _hosts(flow):
+        out.extend(parse(host, info))
     return out
+
+
+# The nodes whose Description mentions the keyword, per flow: HC005/HC006 and the
+# suppressor each ask, and finding them means reading every node of a big flow
+_HOSTS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _hosts(flow) -> list[tuple[str, str]]:
+    hosts = _HOSTS.get(flow)
+    if hosts is None:
+        hosts = []
+        for node in flow.by_id.values():
+            info = node.raw.get("info")
+            if isinstance(info, str) and KEYWORD in info:
+                hosts.append((node.id, info))
+        _HOSTS[flow] = hosts
+    return hosts

@@ -115,25 +115,29 @@ class FlowGraph:
         parent: dict[tuple[str, str], str | None] = {}
         depth: dict[tuple[str, str], int] = {}  # hops from src: picks the shortest paths without walking them
         succ = self.succ
-        q: deque[tuple[str, str]] = deque()
+        frontier: list[tuple[str, str]] = []
         for s in sorted(set(sources)):
             labels[s].append(s)
             parent[(s, s)] = None
             depth[(s, s)] = 0
-            q.append((s, s))
-        while q:
-            item = q.popleft()
-            v, src = item
-            d = depth[item] + 1
-            for w in succ[v]:
-                lab = labels[w]
-                if len(lab) >= k or src in lab:
-                    continue
-                lab.append(src)
-                key = (w, src)  # one tuple as the parent key and the queue entry
-                parent[key] = v
-                depth[key] = d
-                q.append(key)
+            frontier.append((s, s))
+        d = 0
+        # level by level: the same order as a FIFO queue, and each level's depth is known
+        while frontier:
+            d += 1
+            nxt: list[tuple[str, str]] = []
+            append = nxt.append
+            for v, src in frontier:
+                for w in succ[v]:
+                    lab = labels[w]
+                    if len(lab) >= k or src in lab:
+                        continue
+                    lab.append(src)
+                    key = (w, src)  # one tuple as the parent key and the next level's entry
+                    parent[key] = v
+                    depth[key] = d
+                    append(key)
+            frontier = nxt
         return Trace(labels, parent, depth)
 
     # --- construction ----------------------------------------------------------------------

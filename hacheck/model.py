@@ -17,12 +17,12 @@ _NOT_REFERENCES = frozenset({"id", "z", "g", "wires", "type"})  # properties tha
 
 
 class Node:
-    """One element of the flows array. `z`, `g`, `name` and `is_config` are read from `raw`
-    once, here: rules ask for them hundreds of thousands of times on a big flow, and a flow
+    """One element of the flows array. `z`, `g`, `name`, `disabled` and `is_config` are read
+    from `raw` once, here: rules ask for them hundreds of thousands of times on a big flow, and a flow
     is never edited in memory, so they cannot go stale. (A plain class: a dataclass's
     generated __init__ plus __post_init__ cost twice as much per node.)"""
 
-    __slots__ = ("raw", "id", "type", "index", "line", "offset", "z", "g", "name", "is_config")
+    __slots__ = ("raw", "id", "type", "index", "line", "offset", "z", "g", "name", "disabled", "is_config")
 
     def __init__(self, raw: dict, id: str, type: str, index: int, line: int | None = None, offset: int | None = None):
         self.raw, self.id, self.type, self.index = raw, id, type, index
@@ -32,6 +32,7 @@ class Node:
         self.z = z if z.__class__ is str and z else None  # the tab or subflow it sits on
         self.g = g if g.__class__ is str and g else None  # its group
         self.name = name if name.__class__ is str else ""
+        self.disabled = raw.get("d") is True  # `d: true`; a tab says `disabled: true` instead
         # the runtime decides by position; hand-written flows often omit x/y but keep wires
         self.is_config = type not in _NEVER_CONFIG and not ("x" in raw or "wires" in raw)
 
@@ -42,10 +43,6 @@ class Node:
     def label(self) -> str:
         """How a person recognises the node: its name, else its type."""
         return self.name or self.type
-
-    @property
-    def disabled(self) -> bool:
-        return self.raw.get("d") is True
 
     @property
     def wires(self) -> list[list[str]]:
@@ -109,8 +106,8 @@ class FlowFile:
         """Nodes by the tab or subflow (`z`) they belong to."""
         out: dict[str, list[Node]] = {}
         for n in self.by_id.values():
-            z = n.raw.get("z")  # Node.z inlined: once per node of the flow
-            if isinstance(z, str) and z:
+            z = n.z
+            if z is not None:
                 out.setdefault(z, []).append(n)
         return out
 
@@ -184,11 +181,10 @@ class FlowFile:
         by_id = self.by_id
         container_runs: dict[str, bool] = {}  # by the node's z: a flow has few tabs and subflows
         for n in by_id.values():
-            raw = n.raw
-            if n.type in STRUCTURAL or raw.get("d") is True or n.is_config:
+            if n.is_config or n.disabled or n.type in STRUCTURAL:
                 continue
-            z = raw.get("z")
-            if not (isinstance(z, str) and z):
+            z = n.z
+            if z is None:
                 run.add(n.id)  # no container: a partial export without its tab
                 continue
             ok = container_runs.get(z)

@@ -84,9 +84,9 @@ def _build_index(ctx) -> ContextIndex:
         t = node.type
         if t == "function":
             for f in CODE_FIELDS:
-                src = node.get(f)
-                if not isinstance(src, str) or not any(w in src for w in _CONTEXT_WORDS):
-                    continue
+                src = node.raw.get(f)
+                if src.__class__ is not str or not ("flow" in src or "global" in src or "context" in src):
+                    continue  # none of _CONTEXT_WORDS
                 res = ctx.js(node, f)
                 if res.error:
                     errors.append((node, f, res.error))
@@ -101,7 +101,7 @@ def _build_index(ctx) -> ContextIndex:
             if t == "template":
                 found.extend(_template(node))
                 skip = _NOT_SCANNED | {"field"}  # the template's output: a write, seen above
-            found.extend(_typed_inputs(node, node.raw, "", skip))
+            _typed_inputs(node, node.raw, "", skip, found)
         if found:
             by_node[node.id] = found
     users: dict[tuple[str, str, str], dict[str, Access]] = {}
@@ -197,10 +197,11 @@ _TYPED = frozenset({"flow", "global", "jsonata"})
 _TYPE_SUFFIXES = ("Type", "type", "t")
 
 
-def _typed_inputs(node: Node, d: dict, prefix: str, skip: frozenset[str], depth: int = 0) -> Iterator[Access]:
-    """Reads through typed inputs: a value `v` whose type sits beside it (`vt`, `vType`,
-    `vtype`) as flow, global or jsonata; in the node and in its lists of rules/props.
-    Walks the type fields (rare values) rather than every value: this runs on every node."""
+def _typed_inputs(node: Node, d: dict, prefix: str, skip: frozenset[str], out: list[Access], depth: int = 0) -> None:
+    """Reads through typed inputs, appended to `out`: a value `v` whose type sits beside it
+    (`vt`, `vType`, `vtype`) as flow, global or jsonata; in the node and in its lists of
+    rules/props. Walks the type fields (rare values) rather than every value, and appends
+    rather than yields: this runs on every node."""
     for k, v in d.items():
         if v.__class__ is str:
             if v not in _TYPED:
@@ -212,14 +213,14 @@ def _typed_inputs(node: Node, d: dict, prefix: str, skip: frozenset[str], depth:
                     if value.__class__ is str and not (depth == 0 and base in skip):
                         field = base if depth == 0 else prefix.split("/")[1]
                         if v == "jsonata":
-                            yield from _jsonata(node, value, field, f"{prefix}/{base}")
+                            out.extend(_jsonata(node, value, field, f"{prefix}/{base}"))
                         else:
-                            yield _ctx_access(node, v, "get", value, field, f"{prefix}/{base}")
+                            out.append(_ctx_access(node, v, "get", value, field, f"{prefix}/{base}"))
                         break
         elif v.__class__ is list and depth < 2 and not (depth == 0 and k in skip):
             for i, item in enumerate(v):
                 if item.__class__ is dict:
-                    yield from _typed_inputs(node, item, f"{prefix}/{k}/{i}", skip, depth + 1)
+                    _typed_inputs(node, item, f"{prefix}/{k}/{i}", skip, out, depth + 1)
 
 
 def _jsonata(node: Node, expr, field: str, path: str) -> Iterator[Access]:
