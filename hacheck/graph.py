@@ -149,6 +149,7 @@ class FlowGraph:
         self.node: Callable[[str], Node] = self._node_at.__getitem__
         by_id = flow.by_id
         running = flow.running
+        node_at, succ, vertices_of = self._node_at, self.succ, self.vertices_of
         top = []
         for n in by_id.values():  # _is_flow_node, and not inside a subflow: once per node
             if n.id not in running or n.type in _NOT_VERTICES or n.is_config:
@@ -156,21 +157,44 @@ class FlowGraph:
             c = by_id.get(n.z) if n.z else None
             if c is None or c.type != "subflow":
                 top.append(n)
-        node_at, succ, vertices_of = self._node_at, self.succ, self.vertices_of
-        for n in top:
-            node_at[n.id] = n
-            succ[n.id] = {}
-            vertices_of[n.id] = [n.id]
+                nid = n.id
+                node_at[nid] = n
+                succ[nid] = {}
+                vertices_of[nid] = [nid]
         self._subflow_nodes: dict[str, list[Node]] = {}
         for n in top:
             if n.type.startswith("subflow:"):
                 self._expand(n.id, n.type[8:], (n.type[8:],))
         self._link_pairs: set[tuple[str, str]] = set()
         wire_attrs = _WIRE_ATTRS
-        # edges of every vertex in one loop (no call per vertex: it runs 100k times on a big flow)
-        for v, n in list(node_at.items()):
+        # Edges of every vertex, in two plain loops (no call per vertex: they run 100k times
+        # on a big flow): the top-level vertices, whose id is the node's, then the copies
+        # inside subflow instances, whose targets are looked up under the instance's prefix.
+        for n in top:
             ntype = n.type
-            prefix = v.rpartition(SEP)[0] if SEP in v else ""
+            v = n.id
+            if ntype.startswith("subflow:"):
+                self._subflow_edges(v, n, "")
+                continue
+            wires = n.raw.get("wires")
+            if wires.__class__ is list:
+                out = succ[v]
+                for port, targets in enumerate(wires):
+                    if targets.__class__ is not list:
+                        continue
+                    for t in targets:
+                        if t.__class__ is str and t in node_at:
+                            attrs = wire_attrs[port] if port < _SHARED_PORTS else {"kind": "wire", "port": port}
+                            edges = out.get(t)
+                            if edges is None:
+                                out[t] = [attrs]
+                            else:
+                                edges.append(attrs)
+            if ntype in _LINK_TYPES:
+                self._link_edges(v, n, "")
+        for v, n in list(node_at.items())[len(top):]:
+            ntype = n.type
+            prefix = v.rpartition(SEP)[0]
             if ntype.startswith("subflow:"):
                 self._subflow_edges(v, n, prefix)
                 continue
@@ -183,7 +207,7 @@ class FlowGraph:
                     for t in targets:
                         if t.__class__ is not str:
                             continue
-                        tv = prefix + SEP + t if prefix else t
+                        tv = prefix + SEP + t
                         if tv in node_at:
                             attrs = wire_attrs[port] if port < _SHARED_PORTS else {"kind": "wire", "port": port}
                             edges = out.get(tv)

@@ -159,9 +159,16 @@ def _fed_by_container(graph, trace) -> dict[tuple[str, str], dict[str, str]]:
     """(instance prefix, tab or subflow id) -> {input vertex: a vertex there it reaches}."""
     out: dict[tuple[str, str], dict[str, str]] = {}
     node = graph.node
+    top: dict[str | None, dict[str, str]] = {}  # the same dicts by z alone, for top-level vertices
     for v, srcs in trace.labels.items():
         if srcs:
-            d = out.setdefault((v.rpartition(SEP)[0], node(v).z or ""), {})
+            if SEP in v:
+                d = out.setdefault((v.rpartition(SEP)[0], node(v).z or ""), {})
+            else:  # most vertices: no prefix to split off, and one dict lookup by z
+                z = node(v).z
+                d = top.get(z)
+                if d is None:
+                    d = top[z] = out.setdefault(("", z or ""), {})
             for s in srcs:
                 # the input itself is the first vertex: prefer a node it feeds, which is the
                 # one whose errors are worth naming
