@@ -35,9 +35,10 @@ class DecodeError(ValueError):
         self.why, self.line, self.column = why, line, column
 
 
-def decode(text: str) -> tuple[object, dict[int, int]]:
-    """Return (document, {id(element): offset}) for the elements of the flows array."""
-    offsets: dict[int, int] = {}
+def decode(text: str) -> tuple[object, dict[int, list[int]]]:
+    """Return (document, {id(flows array): [offset of each element]}): the top-level array,
+    or the `flows` array of an Admin API body or FlowFuse snapshot."""
+    offsets: dict[int, list[int]] = {}
     try:
         pos = _WS.match(text, 0).end()
         doc, end = _value(text, pos, offsets, depth=0)
@@ -69,7 +70,7 @@ def _locate(text: str, token: str) -> tuple[int, int]:
     return 1, 1
 
 
-def _value(text: str, pos: int, offsets: dict[int, int], depth: int) -> tuple[object, int]:
+def _value(text: str, pos: int, offsets: dict[int, list[int]], depth: int) -> tuple[object, int]:
     ch = text[pos : pos + 1]
     if ch == "[" and depth <= 2:
         return _array(text, pos, offsets)
@@ -78,19 +79,21 @@ def _value(text: str, pos: int, offsets: dict[int, int], depth: int) -> tuple[ob
     return _DECODER.raw_decode(text, pos)
 
 
-def _array(text: str, pos: int, offsets: dict[int, int]) -> tuple[list, int]:
+def _array(text: str, pos: int, offsets: dict[int, list[int]]) -> tuple[list, int]:
     items: list = []
+    starts: list[int] = []
+    offsets[id(items)] = starts
     pos = _WS.match(text, pos + 1).end()
     if text[pos : pos + 1] == "]":
         return items, pos + 1
     # the hot loop of a 100k-node file: one C scan per node and one regex for ", " or "]"
-    scan, after, append = _DECODER.scan_once, _AFTER_ITEM.match, items.append
+    scan, after, append, start = _DECODER.scan_once, _AFTER_ITEM.match, items.append, starts.append
     while True:
         try:
             item, end = scan(text, pos)
         except StopIteration as e:  # what raw_decode says for a missing value
             raise json.JSONDecodeError("Expecting value", text, e.value) from None
-        offsets[id(item)] = pos
+        start(pos)
         append(item)
         m = after(text, end)
         if m is None:
@@ -100,7 +103,7 @@ def _array(text: str, pos: int, offsets: dict[int, int]) -> tuple[list, int]:
         pos = m.end()
 
 
-def _object(text: str, pos: int, offsets: dict[int, int], depth: int) -> tuple[dict, int]:
+def _object(text: str, pos: int, offsets: dict[int, list[int]], depth: int) -> tuple[dict, int]:
     obj: dict = {}
     pos = _WS.match(text, pos + 1).end()
     if text[pos : pos + 1] == "}":
