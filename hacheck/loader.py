@@ -163,7 +163,7 @@ def parse_bytes(path: str, data: bytes) -> FlowFile:
         line = data.count(b"\n", 0, e.start) + 1
         col = e.start - (data.rfind(b"\n", 0, e.start) + 1) + 1
         return _unreadable(path, f"is not UTF-8: invalid byte at line {line}, column {col}")
-    if not text.strip():
+    if not text or text.isspace():  # not strip(): that would copy the whole file
         return _unreadable(path, "is empty: not valid JSON")
     try:
         doc, offsets = decode(text)
