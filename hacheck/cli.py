@@ -233,14 +233,18 @@ def _quiet_text(result) -> None:
 
 
 def _write_atomic(path: str, write) -> None:
+    """`write(stream)` into `path`, replaced whole or not at all. Streamed: a 100k-node flow's
+    JSON report is 30 MB, and holding it (and its encoded copy) at once raised the peak."""
     import io
 
-    from hacheck.atomic import replace_file
+    from hacheck.atomic import replacing
 
-    buf = io.StringIO(newline="\n")
-    write(buf)
     try:
-        replace_file(path, buf.getvalue().encode("utf-8", "backslashreplace"))
+        with replacing(path) as fh:
+            stream = io.TextIOWrapper(fh, encoding="utf-8", errors="backslashreplace", newline="\n")
+            write(stream)
+            stream.flush()
+            stream.detach()  # the file is closed by `replacing`, not by the wrapper
     except OSError as e:
         raise HacheckError(f"{path}: cannot write: {e.strerror or e}") from None
 

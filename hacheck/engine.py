@@ -18,16 +18,20 @@ from hacheck.render import make_finding
 INTERNAL_RULE_ERROR = ("HC000", "internal-rule-error")
 
 
-def check_flow(flow: FlowFile, rules: list[Rule], config: Config, timings: dict | None = None) -> list[Finding]:
+def check_flow(flow: FlowFile, rules: list[Rule], config: Config, timings: dict | None = None, keep: list | None = None) -> list[Finding]:
+    """`keep`, when given, receives the rule context (graph, traces, indexes): a caller about
+    to exit can hold it rather than pay for freeing it object by object."""
     with localhost_shared(config.localhost_is_shared):
-        return _check_flow(flow, rules, config, timings)
+        return _check_flow(flow, rules, config, timings, keep)
 
 
-def _check_flow(flow: FlowFile, rules: list[Rule], config: Config, timings: dict | None = None) -> list[Finding]:
+def _check_flow(flow: FlowFile, rules: list[Rule], config: Config, timings: dict | None = None, keep: list | None = None) -> list[Finding]:
     """`timings` (for the benchmarks) gets seconds per phase: "graph" (the model's derived
     tables, the message graph and the ingress trace, built up front so they are timed apart)
     and "rules", plus "rule:<id>" for each rule; without it nothing extra is done."""
     ctx = RuleContext(flow, config)
+    if keep is not None:
+        keep.append(ctx)
     if timings is not None:
         t0 = perf_counter()
         if flow.by_id:

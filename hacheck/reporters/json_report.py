@@ -41,12 +41,14 @@ def finding_dict(f) -> dict:
     return d
 
 
-def document(result) -> dict:
+def document(result, findings=None) -> dict:
+    """The report as one dict; `findings` replaces the list of finding dicts (render passes
+    a lazy one, so a large report is never held whole)."""
     counts = result.counts()
     return {
         "version": VERSION,
         "tool": {"name": "hacheck", "version": _version()},
-        "findings": [finding_dict(f) for f in result.findings],
+        "findings": [finding_dict(f) for f in result.findings] if findings is None else findings,
         "summary": {
             "files": len(result.files),
             "error": counts["error"],
@@ -67,32 +69,55 @@ def _version() -> str:
     return __version__
 
 
+class _Findings:
+    """The finding dicts, made one at a time as the report is written."""
+
+    def __init__(self, findings):
+        self.findings = findings
+
+    def __len__(self) -> int:
+        return len(self.findings)
+
+    def __iter__(self):
+        return map(finding_dict, self.findings)
+
+
 def render(result, stream, color: bool = False) -> None:
-    stream.write(dumps(document(result)))
+    """Written piece by piece: the same text as `dumps(document(result))`."""
+    for chunk in _chunks(document(result, _Findings(result.findings))):
+        stream.write(chunk)
 
 
 def dumps(doc: dict) -> str:
     """Indented at the top, one compact finding per line: readable, diff-friendly, and fast.
     (json's indent= switches to the pure-Python encoder, 10x slower on 100k-node flows; each
     line is encoded by orjson where installed, see fastjson.)"""
-    text = _layout(doc)
+    return "".join(_chunks(doc))
+
+
+def _chunks(doc: dict):
+    yield "{\n"
+    for i, (key, value) in enumerate(doc.items()):
+        head = (",\n  " if i else "  ") + _encode(key) + ": "
+        if isinstance(value, _Findings) and not len(value):
+            value = []
+        if isinstance(value, (list, _Findings)) and len(value):
+            yield head + "[\n    "
+            for j, item in enumerate(value):
+                yield ",\n    " + _encode(item) if j else _encode(item)
+            yield "\n  ]"
+        else:
+            yield head + _encode(value)
+    yield "\n}\n"
+
+
+def _encode(value) -> str:
+    text = fastjson.dumps(value)
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
         # a flow may hold lone surrogates (valid JSON escapes, not encodable as UTF-8)
         from hacheck.reporters.common import clean_json
 
-        text = _layout(clean_json(doc))
+        text = fastjson.dumps(clean_json(value))
     return text
-
-
-def _layout(doc: dict) -> str:
-    enc = fastjson.dumps
-    parts = []
-    for key, value in doc.items():
-        if isinstance(value, list) and value:
-            items = ",\n    ".join(enc(v) for v in value)
-            parts.append(f"  {enc(key)}: [\n    {items}\n  ]")
-        else:
-            parts.append(f"  {enc(key)}: {enc(value)}")
-    return "{\n" + ",\n".join(parts) + "\n}\n"
