@@ -145,7 +145,8 @@ def _entry_lines(t: str, e: dict) -> list[str]:
                 continue
             cls = f" ({x['class']})" if x.get("class") and x["class"] != "none" else ""
             what = f": {x['what']}" if x.get("what") else ""
-            out.append(f"- {axis}: {x['kind']}{cls}{what}{cond}")
+            own = "; its events are not actions of its own (its effect is what an input does)" if x.get("acts") is False else ""
+            out.append(f"- {axis}: {x['kind']}{cls}{what}{own}{cond}")
     return out
 
 

@@ -1079,9 +1079,10 @@ def _string_pieces(data: bytes, expr: Any) -> list[str]:
 
 @lru_cache(maxsize=1024)
 def member_calls(source: str, names: frozenset[str]) -> frozenset[tuple[str, str]] | None:
-    """Which of `names` the code calls as a method, with the variable it calls it on:
-    {("fs", "writeFileSync")} for `fs.writeFileSync(...)` ("" when the object is not a plain
-    variable); None when it cannot be parsed. Comments and strings never count."""
+    """Which of `names` the code calls as a method (or constructs, `new osc.Server(...)`), with
+    the variable it calls it on: {("fs", "writeFileSync")} for `fs.writeFileSync(...)` (""
+    when the object is not a plain variable); None when it cannot be parsed. Comments and
+    strings never count."""
     if not isinstance(source, str):
         return frozenset()
     present = frozenset(n for n in names if n in source)
@@ -1100,7 +1101,10 @@ def member_calls(source: str, names: frozenset[str]) -> frozenset[tuple[str, str
             continue
         member = node.parent
         call = member.parent if member is not None else None
-        if member is not None and member.type == "member_expression" and call is not None and call.type == "call_expression" and call.child_by_field_name("function") == member:
+        if member is not None and member.type == "member_expression" and call is not None and (
+            (call.type == "call_expression" and call.child_by_field_name("function") == member)
+            or (call.type == "new_expression" and call.child_by_field_name("constructor") == member)
+        ):
             obj = member.child_by_field_name("object")
             found.add((_text(data, obj) if obj is not None and obj.type == "identifier" else "", m.group().decode()))
     return frozenset(found)

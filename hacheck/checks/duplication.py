@@ -33,6 +33,11 @@ def outbound(ctx, node: Node, ignore: tuple[str, ...] = ()) -> Reached | None:
     """The nearest effects acting on the world that `node`'s messages reach, or None."""
     eff = ctx.effects
     found = eff.nearest(eff.outbound(ignore), node)
+    src = eff.roles(node).source
+    if src is not None and not src.acts:
+        # its effect is what an input makes it do (a KNX node writes what it is sent, not the
+        # telegrams it hears): its own events do not reach it
+        found = [(t, p) for t, p in found if not (t == node.id and len(p) == 1)]
     if not found:
         return None
     return Reached(tuple((t, tuple(p)) for t, p in found))

@@ -155,6 +155,8 @@ class Effects:
             # the catalogue's sources, and types it does not know (judged by their shape)
             types = self._types(lambda e: e is None or "source" in e)
             found = [n for t in types for n in flow.by_type[t] if not n.is_config and n.id in flow.running]
+            # a function is a source when a module it loads opens a server (roles.py)
+            found += [n for n in flow.by_type.get("function", ()) if n.raw.get("libs") and n.id in flow.running]
             found.sort(key=lambda n: n.index)
             self._sources = [n for n in found if self.roles(n).source is not None]
         out = []

@@ -28,15 +28,30 @@ _OUTBOUND_MODULES = frozenset({
     "child_process", "amqplib", "kafkajs", "nats", "firebase-admin",
 })
 _DISK_MODULES = frozenset({"fs", "fs-extra", "fs/promises", "path", "sqlite3", "better-sqlite3", "nedb", "lowdb"})
+# modules that open a server of the copy's own, and the calls on the module that do it
+# (`new osc.Server(8001)`, `net.createServer(...)`): a port the load balancer does not front
+_SERVER_CALLS = {
+    "node-osc": ("Server",),
+    "net": ("createServer",),
+    "http": ("createServer",),
+    "https": ("createServer",),
+    "http2": ("createServer", "createSecureServer"),
+    "ws": ("Server", "WebSocketServer"),
+    "socket.io": ("Server",),
+    "coap": ("createServer",),
+    "modbus-serial": ("ServerTCP",),
+}
+_FIELD_WORDS = {"initialize": "On Start", "func": "On Message"}
 
 
 class Role:
-    """One role of a node on one axis. `assumed`: not from the catalogue, guessed from shape."""
+    """One role of a node on one axis. `assumed`: not from the catalogue, guessed from shape.
+    `acts` (sources): each event the node sends is also an action of its own effect."""
 
-    __slots__ = ("assumed", "axis", "cls", "kind", "what")
+    __slots__ = ("acts", "assumed", "axis", "cls", "kind", "what")
 
-    def __init__(self, axis: str, kind: str, cls: str = "", what: str = "", assumed: bool = False):
-        self.axis, self.kind, self.cls, self.what, self.assumed = axis, kind, cls, what, assumed
+    def __init__(self, axis: str, kind: str, cls: str = "", what: str = "", assumed: bool = False, acts: bool = True):
+        self.axis, self.kind, self.cls, self.what, self.assumed, self.acts = axis, kind, cls, what, assumed, acts
 
     def __repr__(self) -> str:
         return f"Role({self.axis}:{self.kind}/{self.cls} {self.what!r})"
@@ -81,7 +96,7 @@ def _first(entries, axis: str, node: Node, flow: FlowFile) -> Role | None:
             kind = e["kind"]
             if kind == "none":
                 return None
-            return Role(axis, kind, e.get("class", ""), render(e.get("what", ""), node))
+            return Role(axis, kind, e.get("class", ""), render(e.get("what", ""), node), acts=e.get("acts", True))
     return None
 
 
@@ -224,12 +239,36 @@ def _function(node: Node, roles: Roles) -> Roles:
     mods = libs(node)
     out = next((m for m in mods if m in _OUTBOUND_MODULES), None)
     disk = next((m for m in mods if m in _DISK_MODULES and m != "path"), None)
+    server = _server(node) if any(m in _SERVER_CALLS for m in mods) else None
     passes = function_passes(node)
-    if out is None and disk is None and passes:
+    if out is None and disk is None and server is None and passes:
         return roles
     effect = Role("effect", "outbound", "call", f"uses the module '{out}'") if out else roles.effect
     host = Role("host", "disk", "", f"uses the module '{disk}'") if disk else roles.host
-    return Roles(roles.source, effect, passes, host, roles.session)
+    source = roles.source
+    if server is not None:  # it sends what its server receives
+        source = Role("source", "every-copy", "listener", server)
+        host = Role("host", "port", "", server)
+    return Roles(source, effect, passes, host, roles.session)
+
+
+def _server(node: Node) -> str | None:
+    """How the code opens a server through a module it loads, in words; None if it does not."""
+    from hacheck.js import member_calls
+
+    for lib in node.raw.get("libs") or ():
+        if not isinstance(lib, dict):
+            continue
+        var, module = lib.get("var"), lib.get("module")
+        names = _SERVER_CALLS.get(module)
+        if not names or not isinstance(var, str):
+            continue
+        for field in ("initialize", "func"):
+            calls = member_calls(node.raw.get(field) or "", frozenset(names))
+            hit = next((name for obj, name in sorted(calls or ()) if obj == var), None)
+            if hit is not None:
+                return f"opens a server with {var}.{hit} of the module '{module}' in its {_FIELD_WORDS[field]} code"
+    return None
 
 
 
