@@ -3,6 +3,7 @@
     python -m benchmarks.truth                      # this checkout
     python -m benchmarks.truth --checkout DIR       # another checkout (e.g. an older commit)
     python -m benchmarks.truth -v                   # also list every miss and false positive
+    python -m benchmarks.truth --labels DIR         # only the label files in DIR (a hold-out set)
 
 Each labelled flow of the corpus is checked with the CLI of the checkout (`python -m hacheck
 check -f json`, run in that folder), so any version can be measured the same way. For each
@@ -148,13 +149,14 @@ def score(labelled: list[Labelled], found: dict[str, list[dict]], rules: list[st
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m benchmarks.truth", description=__doc__.split("\n\n")[0])
     ap.add_argument("--checkout", type=Path, default=REPO, help="the hacheck checkout to measure (default: this one)")
+    ap.add_argument("--labels", type=Path, default=TRUTH, help="a folder of label files, e.g. a new hold-out set (default: tests/truth)")
     ap.add_argument("-v", "--verbose", action="store_true", help="list every miss, false positive and unlabelled finding")
     args = ap.parse_args(argv)
     sys.path.insert(0, str(REPO / "tests"))
     from conftest import corpus_dir  # the one corpus setting
 
     corpus = corpus_dir()
-    labelled = load_labels()
+    labelled = load_labels(args.labels)
     rules = rules_in_scope()
     found = {}
     for lf in labelled:
