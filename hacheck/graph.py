@@ -167,34 +167,10 @@ class FlowGraph:
                 self._expand(n.id, n.type[8:], (n.type[8:],))
         self._link_pairs: set[tuple[str, str]] = set()
         wire_attrs = _WIRE_ATTRS
-        # Edges of every vertex, in two plain loops (no call per vertex: they run 100k times
-        # on a big flow): the top-level vertices, whose id is the node's, then the copies
-        # inside subflow instances, whose targets are looked up under the instance's prefix.
-        for n in top:
+        # edges of every vertex in one loop (no call per vertex: it runs 100k times on a big flow)
+        for v, n in list(node_at.items()):
             ntype = n.type
-            v = n.id
-            if ntype.startswith("subflow:"):
-                self._subflow_edges(v, n, "")
-                continue
-            wires = n.raw.get("wires")
-            if wires.__class__ is list:
-                out = succ[v]
-                for port, targets in enumerate(wires):
-                    if targets.__class__ is not list:
-                        continue
-                    for t in targets:
-                        if t.__class__ is str and t in node_at:
-                            attrs = wire_attrs[port] if port < _SHARED_PORTS else {"kind": "wire", "port": port}
-                            edges = out.get(t)
-                            if edges is None:
-                                out[t] = [attrs]
-                            else:
-                                edges.append(attrs)
-            if ntype in _LINK_TYPES:
-                self._link_edges(v, n, "")
-        for v, n in list(node_at.items())[len(top):]:
-            ntype = n.type
-            prefix = v.rpartition(SEP)[0]
+            prefix = v.rpartition(SEP)[0] if SEP in v else ""
             if ntype.startswith("subflow:"):
                 self._subflow_edges(v, n, prefix)
                 continue
@@ -207,7 +183,7 @@ class FlowGraph:
                     for t in targets:
                         if t.__class__ is not str:
                             continue
-                        tv = prefix + SEP + t
+                        tv = prefix + SEP + t if prefix else t
                         if tv in node_at:
                             attrs = wire_attrs[port] if port < _SHARED_PORTS else {"kind": "wire", "port": port}
                             edges = out.get(tv)
