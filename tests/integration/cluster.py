@@ -118,6 +118,32 @@ def log_tail(path: Path, n: int = 40) -> str:
     return "\n".join(lines[-n:])
 
 
+def wait_until(pred, timeout: float, what: str, interval: float = 0.2) -> None:
+    deadline = time.monotonic() + timeout
+    while not pred():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(interval)
+
+
+def wait_http(url: str, status: int, timeout: float, what: str, proc: subprocess.Popen | None = None,
+              log_path: Path | None = None, interval: float = 0.2) -> None:
+    """GET `url` until it answers `status`; with `proc`, fail at once (with its log) if it exits."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if proc is not None:
+            assert proc.poll() is None, f"{what}: exited:\n{log_tail(log_path) if log_path else ''}"
+        try:
+            if httpx.get(url, timeout=5, trust_env=False).status_code == status:
+                return
+        except httpx.HTTPError:
+            pass
+        assert time.monotonic() < deadline, (
+            f"{what}: {url} did not answer {status} within {timeout}s" + (f":\n{log_tail(log_path)}" if log_path else "")
+        )
+        time.sleep(interval)
+
+
 def wait_port(port: int, proc: subprocess.Popen, log_path: Path, timeout: float, what: str) -> None:
     deadline = time.monotonic() + timeout
     while True:

@@ -21,7 +21,8 @@ import pytest
 from hacheck.config import Config
 from tests.conftest import check_flow_data
 
-from .test_node_red_mqtt import publish, subscribe_lines, wait_until
+from .cluster import wait_until
+from .test_node_red_mqtt import publish, subscribe_lines
 
 pytestmark = pytest.mark.integration
 

@@ -21,7 +21,8 @@ import pytest
 
 from tests.conftest import run_cli
 
-from .test_node_red_mqtt import subscribe_lines, wait_until
+from .cluster import wait_until
+from .test_node_red_mqtt import subscribe_lines
 
 pytestmark = pytest.mark.integration
 

@@ -129,6 +129,12 @@ def baseline(ff: FlowFusePlatform, tmp: Path) -> str:
     return uid
 
 
+def assert_prod_untouched(ff: FlowFusePlatform, before, uid: str) -> None:
+    """No snapshot was added to prod, and it still serves the baseline's flows."""
+    assert ff.snapshots(ff.ids["prod"]) == before
+    assert serves(ff, ff.ids["prod"], f"/hc-{uid}") == f"old-{uid}"
+
+
 def test_passing_flows_are_deployed_through_the_pipeline_and_served(flowfuse, tmp_path):
     uid = uuid.uuid4().hex[:8]
     new = web_flows(uid, f"new-{uid}")
@@ -154,8 +160,7 @@ def test_failing_flows_deploy_nothing(flowfuse, tmp_path):
     p = d.run(bad)
     assert p.returncode == 1, p.stdout + p.stderr
     assert "HA101" in p.stdout and "NOT DEPLOYED" in p.stdout
-    assert flowfuse.snapshots(flowfuse.ids["prod"]) == before
-    assert serves(flowfuse, flowfuse.ids["prod"], f"/hc-{uid}") == f"old-{uid}"
+    assert_prod_untouched(flowfuse, before, uid)
     assert d.record()["outcome"] == "check-failed"
 
 
@@ -167,8 +172,7 @@ def test_dry_run_changes_nothing(flowfuse, tmp_path):
     d = Deploy(flowfuse, tmp_path)
     p = d.run(new, "--dry-run")
     assert p.returncode == 0, p.stdout + p.stderr
-    assert flowfuse.snapshots(flowfuse.ids["prod"]) == before
-    assert serves(flowfuse, flowfuse.ids["prod"], f"/hc-{uid}") == f"old-{uid}"
+    assert_prod_untouched(flowfuse, before, uid)
     assert d.record()["outcome"] == "dry-run"
 
 

@@ -11,9 +11,12 @@ from __future__ import annotations
 import threading
 import time
 import uuid
+from functools import partial
 
 import paho.mqtt.client as mqtt
 import pytest
+
+from . import cluster
 
 pytestmark = pytest.mark.integration
 
@@ -21,13 +24,8 @@ N = 50
 V5 = mqtt.MQTTProtocolVersion.MQTTv5
 V311 = mqtt.MQTTProtocolVersion.MQTTv311
 
-
-def wait_until(pred, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not pred():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.05)
+# messages on a local broker arrive within milliseconds: poll often
+wait_until = partial(cluster.wait_until, interval=0.05)
 
 
 def wait_quiet(counter, quiet: float = 1.0, timeout: float = 30.0) -> None:

@@ -9,6 +9,8 @@ import uuid
 import paho.mqtt.client as mqtt
 import pytest
 
+from .cluster import wait_until
+
 pytestmark = pytest.mark.integration
 
 N = 50
@@ -35,12 +37,6 @@ def mqtt_flow(broker, topic: str, clientid: str = "") -> tuple[str, list[dict]]:
     ]
 
 
-def wait_until(pred, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not pred():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.2)
 
 
 def subscribe_lines(broker, topic: str) -> int:

@@ -22,7 +22,7 @@ import pytest
 
 from tests.test_html_browser import ELEMENT, browser  # noqa: F401 - the browser fixture
 
-from .cluster import NODE_RED_DIR, bcrypt_hash, find_exe, free_port, log_tail, spawn, stop_process
+from .cluster import NODE_RED_DIR, bcrypt_hash, find_exe, free_port, spawn, stop_process, wait_http
 
 pytestmark = pytest.mark.integration
 
@@ -86,16 +86,7 @@ class Editor:
         self.log = tmp / "node-red.log"
         self.proc = spawn([find_exe("node"), str(NODE_RED_DIR / "red.js"), "--userDir", str(self.dir),
                            "--settings", str(self.dir / "settings.js")], self.log, env=env)
-        deadline = time.monotonic() + 300
-        while True:
-            assert self.proc.poll() is None, f"Node-RED exited:\n{log_tail(self.log)}"
-            try:
-                if httpx.get(f"{self.url}/auth/login", timeout=5, trust_env=False).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, f"Node-RED did not start:\n{log_tail(self.log)}"
-            time.sleep(0.5)
+        wait_http(f"{self.url}/auth/login", 200, 300, "Node-RED", self.proc, self.log, interval=0.5)
 
     def token(self) -> str:
         r = httpx.post(f"{self.url}/auth/token", data={"client_id": "node-red-admin", "grant_type": "password",

@@ -4,11 +4,12 @@ HA rules on context and stateful nodes)."""
 
 from __future__ import annotations
 
-import time
 import uuid
 
 import httpx
 import pytest
+
+from .cluster import wait_http
 
 pytestmark = pytest.mark.integration
 
@@ -49,15 +50,7 @@ def counter_flow() -> tuple[str, list[dict]]:
 
 def wait_serving(url: str, timeout: float = 120.0) -> None:
     """POST /flows answers before the new flows run: poll the stateless route."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            if httpx.get(f"{url}/count-ready", timeout=5, trust_env=False).status_code == 204:
-                return
-        except httpx.HTTPError:
-            pass
-        assert time.monotonic() < deadline, f"{url}: deployed flow not serving after {timeout}s"
-        time.sleep(0.2)
+    wait_http(f"{url}/count-ready", 204, timeout, "the deployed flow")
 
 
 def test_flow_context_counter_diverges_across_replicas(node_red_cluster, nginx_lb):
