@@ -41,14 +41,14 @@ def finding_dict(f) -> dict:
     return d
 
 
-def document(result, findings=None) -> dict:
-    """The report as one dict; `findings` replaces the list of finding dicts (render passes
-    a lazy one, so a large report is never held whole)."""
+def document(result) -> dict:
+    """The report as one dict, its findings made one at a time as they are written (so a
+    large report is never held whole)."""
     counts = result.counts()
     return {
         "version": VERSION,
         "tool": {"name": "hacheck", "version": _version()},
-        "findings": [finding_dict(f) for f in result.findings] if findings is None else findings,
+        "findings": _Findings(result.findings),
         "summary": {
             "files": len(result.files),
             "error": counts["error"],
@@ -83,31 +83,24 @@ class _Findings:
 
 
 def render(result, stream, color: bool = False) -> None:
-    """Written piece by piece: the same text as `dumps(document(result))`."""
-    for chunk in _chunks(document(result, _Findings(result.findings))):
+    for chunk in _chunks(document(result)):
         stream.write(chunk)
 
 
-def dumps(doc: dict) -> str:
+def _chunks(doc: dict):
     """Indented at the top, one compact finding per line: readable, diff-friendly, and fast.
     (json's indent= switches to the pure-Python encoder, 10x slower on 100k-node flows; each
-    line is encoded by orjson where installed, see fastjson.)"""
-    return "".join(_chunks(doc))
-
-
-def _chunks(doc: dict):
+    line is encoded by orjson where installed, see fastjson.) Written piece by piece."""
     yield "{\n"
     for i, (key, value) in enumerate(doc.items()):
         head = (",\n  " if i else "  ") + _encode(key) + ": "
-        if isinstance(value, _Findings) and not len(value):
-            value = []
         if isinstance(value, (list, _Findings)) and len(value):
             yield head + "[\n    "
             for j, item in enumerate(value):
                 yield ",\n    " + _encode(item) if j else _encode(item)
             yield "\n  ]"
         else:
-            yield head + _encode(value)
+            yield head + _encode([] if isinstance(value, _Findings) else value)
     yield "\n}\n"
 
 
