@@ -14,6 +14,8 @@ from functools import cached_property
 STRUCTURAL = frozenset({"tab", "subflow", "group"})
 _NEVER_CONFIG = STRUCTURAL | {"junction"}
 _NOT_REFERENCES = frozenset({"id", "z", "g", "wires", "type"})  # properties that never name a config node
+# a function node's code fields, as the editor's tabs name them
+CODE_FIELD_WORDS = {"func": "On Message", "initialize": "On Start", "finalize": "On Stop"}
 
 
 class Node:

@@ -18,11 +18,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from hacheck.findings import Hit, Related
-from hacheck.model import Node
+from hacheck.model import CODE_FIELD_WORDS, Node
 from hacheck.paths import describe_paths, hit_paths, input_paths, related_node
 
 CODE_FIELDS = ("func", "initialize", "finalize")
-_FIELD_WORDS = {"func": "On Message", "initialize": "On Start", "finalize": "On Stop"}
 # names that must appear in function code for it to touch context (js.py needs them too)
 _CONTEXT_WORDS = ("flow", "global", "context")
 _SCOPE_WORDS = {"flow": "flow", "global": "global", "node": "node"}
@@ -599,8 +598,8 @@ _PLACES = {"rules": "in its rules", "props": "in its properties", "template": "i
 
 
 def _where(field: str) -> str:
-    if field in _FIELD_WORDS:
-        return f"in its {_FIELD_WORDS[field]} code"
+    if field in CODE_FIELD_WORDS:
+        return f"in its {CODE_FIELD_WORDS[field]} code"
     return _PLACES.get(field, f"in its '{field}' property")
 
 
@@ -611,7 +610,7 @@ def unparsable_function(ctx, rule) -> Iterator[Hit]:
         m = re.search(r"line (\d+)", error)
         yield Hit(
             node.id,
-            args={"code": _FIELD_WORDS[field], "error": error},
+            args={"code": CODE_FIELD_WORDS[field], "error": error},
             path=f"/{field}",
             js_line=int(m.group(1)) if m else None,
             detail=field,

@@ -14,7 +14,7 @@ import re
 import weakref
 
 from hacheck.match import evaluate, is_local
-from hacheck.model import FlowFile, Node
+from hacheck.model import CODE_FIELD_WORDS, FlowFile, Node
 from hacheck.url_secrets import scrub
 
 AXES = ("source", "effect", "passes", "host", "session")
@@ -41,7 +41,6 @@ _SERVER_CALLS = {
     "coap": ("createServer",),
     "modbus-serial": ("ServerTCP",),
 }
-_FIELD_WORDS = {"initialize": "On Start", "func": "On Message"}
 
 
 class Role:
@@ -267,7 +266,7 @@ def _server(node: Node) -> str | None:
             calls = member_calls(node.raw.get(field) or "", frozenset(names))
             hit = next((name for obj, name in sorted(calls or ()) if obj == var), None)
             if hit is not None:
-                return f"opens a server with {var}.{hit} of the module '{module}' in its {_FIELD_WORDS[field]} code"
+                return f"opens a server with {var}.{hit} of the module '{module}' in its {CODE_FIELD_WORDS[field]} code"
     return None
 
 
