@@ -138,7 +138,7 @@ def hacheck_cmd() -> tuple[list[str], str]:
 def data_dir(arg: str | None) -> Path:
     if arg:
         return Path(arg)
-    from hacheck.cache import cache_dir
+    from hacheck.util.cache import cache_dir
 
     base = cache_dir() or Path(tempfile.gettempdir())
     return base / "bench"
@@ -187,11 +187,11 @@ def phases(path: str) -> dict:
 
     gc.disable()  # as `hacheck check` runs, so the phases add up to what the CLI does
     t0 = time.perf_counter()
-    from hacheck.catalog import load_catalog
-    from hacheck.config import Config
-    from hacheck.loader import Source
+    from hacheck.engine.catalog import load_catalog
+    from hacheck.model.config import Config
+    from hacheck.load.loader import Source
     from hacheck.reporters import json_report
-    from hacheck.runner import check_sources
+    from hacheck.run.runner import check_sources
 
     t1 = time.perf_counter()
     rules = load_catalog()
@@ -239,7 +239,7 @@ def machine() -> dict:
     except OSError:
         pass
     from hacheck import __version__
-    from hacheck.parallel import default_jobs
+    from hacheck.run.parallel import default_jobs
 
     return {
         "cpus": default_jobs(),

@@ -17,7 +17,7 @@ import fuzz_common
 fuzz_common.ensure_repo_on_path()
 
 with atheris.instrument_imports(include=["hacheck"]):
-    from hacheck import js
+    from hacheck.analysis import js
 
 
 def TestOneInput(data: bytes) -> None:

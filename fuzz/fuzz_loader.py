@@ -28,11 +28,12 @@ with atheris.instrument_imports(include=["hacheck"]):
     for mod in pkgutil.walk_packages(hacheck.__path__, "hacheck."):
         if not mod.name.endswith("__main__"):
             importlib.import_module(mod.name)
-    from hacheck import engine, reporters
-    from hacheck.catalog import load_catalog
-    from hacheck.config import Config
-    from hacheck.loader import parse_bytes
-    from hacheck.runner import RunResult, check_one
+    from hacheck import reporters
+    from hacheck.engine import check as engine
+    from hacheck.engine.catalog import load_catalog
+    from hacheck.model.config import Config
+    from hacheck.load.loader import parse_bytes
+    from hacheck.run.runner import RunResult, check_one
 
 
 def _reraise(rule, exc, flow):

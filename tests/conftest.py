@@ -69,9 +69,9 @@ def assert_clean_error(proc, *fragments: str) -> None:
 
 def check_flow_data(flow, select: tuple[str, ...] = (), path: str = "flow.json", config=None):
     """Check an in-memory flow (list or dict) and return its findings."""
-    from hacheck.config import Config
-    from hacheck.loader import parse_bytes
-    from hacheck.runner import check_one
+    from hacheck.model.config import Config
+    from hacheck.load.loader import parse_bytes
+    from hacheck.run.runner import check_one
 
     cfg = config or Config()
     if select:
@@ -81,7 +81,7 @@ def check_flow_data(flow, select: tuple[str, ...] = (), path: str = "flow.json",
 
 
 def _catalog():
-    from hacheck.catalog import load_catalog
+    from hacheck.engine.catalog import load_catalog
 
     return load_catalog()
 

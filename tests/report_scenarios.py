@@ -12,14 +12,14 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from hacheck.catalog import load_dir
-from hacheck.config import Config
-from hacheck.context import RuleContext
-from hacheck.findings import Related
-from hacheck.graph import base_id
-from hacheck.ingress import describe
-from hacheck.loader import Source
-from hacheck.runner import RunResult, check_sources
+from hacheck.engine.catalog import load_dir
+from hacheck.model.config import Config
+from hacheck.engine.context import RuleContext
+from hacheck.model.findings import Related
+from hacheck.analysis.graph import base_id
+from hacheck.analysis.ingress import describe
+from hacheck.load.loader import Source
+from hacheck.run.runner import RunResult, check_sources
 
 REPO = Path(__file__).resolve().parents[1]
 FLOWS = REPO / "fixtures" / "flows"

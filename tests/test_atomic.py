@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from hacheck.atomic import replace_file, replacing
+from hacheck.util.atomic import replace_file, replacing
 
 
 def test_a_streamed_write_replaces_the_file_when_the_block_ends(tmp_path):

@@ -9,11 +9,11 @@ import jsonschema
 import pytest
 from click.testing import CliRunner
 
-from hacheck import baseline
-from hacheck.cli import cli
-from hacheck.config import Config
-from hacheck.findings import Finding, Severity
-from hacheck.runner import FileResult, RunResult
+from hacheck.config import baseline
+from hacheck.commands.cli import cli
+from hacheck.model.config import Config
+from hacheck.model.findings import Finding, Severity
+from hacheck.run.runner import FileResult, RunResult
 
 SCHEMA = json.loads((Path(__file__).resolve().parents[1] / "hacheck" / "schemas" / "baseline.schema.json").read_text())
 

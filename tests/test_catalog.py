@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from hacheck import match
-from hacheck.catalog import CatalogError, bundled_rules_dir, load_catalog, load_dir, rule_schema
-from hacheck.checks import CHECKS
-from hacheck.config import Config
-from hacheck.docs import catalogue_markdown
-from hacheck.loader import parse_bytes
-from hacheck.runner import check_one
+from hacheck.analysis import match
+from hacheck.engine.catalog import CatalogError, bundled_rules_dir, load_catalog, load_dir, rule_schema
+from hacheck.engine.checks import CHECKS
+from hacheck.model.config import Config
+from hacheck.reporters.docs import catalogue_markdown
+from hacheck.load.loader import parse_bytes
+from hacheck.run.runner import check_one
 from tests.conftest import REPO, assert_clean_error, run_cli
 
 RULES = load_catalog()
@@ -69,7 +69,7 @@ def test_docs_rules_md_is_up_to_date():
     path = REPO / "docs" / "rules.md"
     expected = catalogue_markdown(RULES)
     assert path.is_file() and path.read_text("utf-8") == expected, (
-        "docs/rules.md is out of date: run `python -m hacheck.docs > docs/rules.md`"
+        "docs/rules.md is out of date: run `python -m hacheck.reporters.docs > docs/rules.md`"
     )
 
 
@@ -229,14 +229,14 @@ def test_a_crashing_rule_becomes_hc000_and_the_others_run(monkeypatch):
     ],
 )
 def test_match_operators(cond, raw, expected):
-    from hacheck.model import FlowFile, Node
+    from hacheck.model.flow import FlowFile, Node
 
     node = Node(raw={"id": "n", "type": "x", **raw}, id="n", type="x", index=0)
     assert match.evaluate(cond, node, FlowFile("f", "array", [node])) is expected
 
 
 def test_ref_follows_a_config_node():
-    from hacheck.model import FlowFile, Node
+    from hacheck.model.flow import FlowFile, Node
 
     broker = Node(raw={"id": "b", "type": "mqtt-broker", "clientid": "fixed"}, id="b", type="mqtt-broker", index=0)
     node = Node(raw={"id": "n", "type": "mqtt in", "broker": "b"}, id="n", type="mqtt in", index=1)

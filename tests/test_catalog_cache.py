@@ -12,13 +12,15 @@ from pathlib import Path
 
 import pytest
 
-from hacheck import cache, catalog
+from hacheck.util import cache
+
+from hacheck.engine import catalog
 from tests.conftest import REPO
 
 PROBE = textwrap.dedent(
     """
     import json, sys
-    from hacheck.catalog import load_catalog
+    from hacheck.engine.catalog import load_catalog
     rules = load_catalog()
     print(json.dumps({
         "heavy": sorted(m for m in ("ruamel.yaml", "jsonschema") if m in sys.modules),

@@ -12,10 +12,10 @@ import pytest
 from click.testing import CliRunner
 from ruamel.yaml import YAML
 
-from hacheck.catalog import load_catalog
-from hacheck.cli import cli
-from hacheck.config import Config, glob_regex
-from hacheck.config_file import KEYS, ConfigError, load_config, preset
+from hacheck.engine.catalog import load_catalog
+from hacheck.commands.cli import cli
+from hacheck.model.config import Config, glob_regex
+from hacheck.config.files import KEYS, ConfigError, load_config, preset
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -156,7 +156,7 @@ def test_paths_with_different_config_files_are_an_error(repo, monkeypatch):
 def test_no_yaml_or_jsonschema_import_without_a_config_file(repo):
     # start-up cost: a run without configuration must not pay for YAML or schema validation
     code = (
-        "import sys; from hacheck.config_file import load_config; c = load_config(['.']);"
+        "import sys; from hacheck.config.files import load_config; c = load_config(['.']);"
         "print(json.dumps([c.fail_on, 'ruamel' in sys.modules, 'jsonschema' in sys.modules]))"
     )
     out = subprocess.run([sys.executable, "-c", "import json;" + code], cwd=repo, capture_output=True, text=True, check=True, env={"PYTHONPATH": str(REPO)})
@@ -167,7 +167,7 @@ def test_a_validated_config_is_cached_and_a_changed_one_checked_again(repo, tmp_
     cache = tmp_path_factory.mktemp("cfgcache")
     (repo / ".hacheck.yaml").write_text("extends: strict\nfail_on: error\n")
     code = (
-        "import json, sys; from hacheck.config_file import load_config, ConfigError\n"
+        "import json, sys; from hacheck.config.files import load_config, ConfigError\n"
         "try:\n    c = load_config(['.']); out = [c.fail_on, c.preview]\n"
         "except ConfigError as e:\n    out = [str(e)]\n"
         "print(json.dumps(out + ['ruamel' in sys.modules, 'jsonschema' in sys.modules]))"

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import pytest
 
-from hacheck.catalog import load_catalog
-from hacheck.config import Config
-from hacheck.loader import discover, read_source
-from hacheck.runner import check_one
+from hacheck.engine.catalog import load_catalog
+from hacheck.model.config import Config
+from hacheck.load.loader import discover, read_source
+from hacheck.run.runner import check_one
 
 PINNED: dict[str, dict[str, set[str]]] = {
     # Home Assistant flow, 1205 nodes, 42 subflows, 226 disabled nodes. The 3 repeating injects

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import pytest
 
-from hacheck.config import Config
-from hacheck.loader import parse_bytes
-from hacheck.runner import check_one
+from hacheck.model.config import Config
+from hacheck.load.loader import parse_bytes
+from hacheck.run.runner import check_one
 from tests.conftest import _catalog, corpus_dir
 
 MINE = ("HA200", "HA201", "HA202", "HA203", "SEC301")

@@ -13,9 +13,9 @@ import json
 
 import pytest
 
-from hacheck.config import Config
-from hacheck.context import RuleContext
-from hacheck.docs import effects_markdown
+from hacheck.model.config import Config
+from hacheck.engine.context import RuleContext
+from hacheck.reporters.docs import effects_markdown
 from hacheck.effects.catalogue import (
     EffectsError,
     _files,
@@ -24,7 +24,7 @@ from hacheck.effects.catalogue import (
     load_dir,
     validate_types,
 )
-from hacheck.loader import parse_bytes
+from hacheck.load.loader import parse_bytes
 from tests.conftest import REPO, check_flow_data, corpus_manifest, run_cli
 
 CATALOGUE = bundled()
@@ -64,7 +64,7 @@ def test_a_file_that_breaks_the_schema_is_a_clear_error(tmp_path):
 
 def test_docs_effects_md_is_up_to_date():
     current = (REPO / "docs" / "effects.md").read_text("utf-8")
-    assert current == effects_markdown(CATALOGUE), "regenerate: python -m hacheck.docs effects > docs/effects.md"
+    assert current == effects_markdown(CATALOGUE), "regenerate: python -m hacheck.reporters.docs effects > docs/effects.md"
 
 
 def test_the_contrib_types_real_flows_use_most_are_covered(corpus):

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from hacheck import fastjson
+from hacheck.util import fastjson
 from hacheck.reporters import json_report
 
 
@@ -26,9 +26,9 @@ def test_compact_encoding_is_the_same_with_and_without_orjson(monkeypatch, value
 
 
 def test_json_report_is_byte_identical_without_orjson(monkeypatch, corpus):
-    from hacheck.config import Config
-    from hacheck.loader import Source
-    from hacheck.runner import check_sources
+    from hacheck.model.config import Config
+    from hacheck.load.loader import Source
+    from hacheck.run.runner import check_sources
 
     flows = sorted(corpus.glob("**/*.json"))[:12]
     result = check_sources([Source(str(p), str(p)) for p in flows], Config(), jobs=1)

@@ -10,11 +10,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hacheck.catalog import load_catalog
-from hacheck.config import Config
-from hacheck.engine import check_flow
-from hacheck.fix import FIXERS, fix_text
-from hacheck.loader import parse_bytes
+from hacheck.engine.catalog import load_catalog
+from hacheck.model.config import Config
+from hacheck.engine.check import check_flow
+from hacheck.commands.fix import FIXERS, fix_text
+from hacheck.load.loader import parse_bytes
 from tests.conftest import assert_clean_error, corpus_manifest, run_cli
 
 RULES = load_catalog()
@@ -100,7 +100,7 @@ def test_wrapped_shapes_are_fixed_in_place(wrap):
 
 
 def test_missing_field_is_added_in_the_file_style():
-    from hacheck.fix import FieldEdit, apply
+    from hacheck.commands.fix import FieldEdit, apply
 
     text = '[\n    {\n        "id": "a",\n        "type": "x"\n    }\n]\n'
     flow = parse_bytes("f.json", text.encode())

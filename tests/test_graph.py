@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from hacheck.graph import SEP, FlowGraph, base_id
-from hacheck.loader import Source, parse_bytes, read_source
+from hacheck.analysis.graph import SEP, FlowGraph, base_id
+from hacheck.load.loader import Source, parse_bytes, read_source
 
 
 def _graph(nodes):
@@ -162,8 +162,8 @@ def test_every_type_an_input_can_be_load_balanced_for_is_listed():
     """RuleContext.ingress looks only at the types in ingress.TYPES: every type name the
     check compares with, given every property that makes an input load-balanced, must be
     there (a type added to the check but not to the list would silently never count)."""
-    from hacheck import ingress
-    from hacheck.model import FlowFile, Node
+    from hacheck.analysis import ingress
+    from hacheck.model.flow import FlowFile, Node
 
     names = set()
     for c in ingress.is_load_balanced.__code__.co_consts:

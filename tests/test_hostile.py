@@ -27,10 +27,10 @@ from pathlib import Path
 import pytest
 
 from hacheck import reporters
-from hacheck.catalog import load_catalog
-from hacheck.config import Config
-from hacheck.loader import parse_bytes
-from hacheck.runner import RunResult, check_one
+from hacheck.engine.catalog import load_catalog
+from hacheck.model.config import Config
+from hacheck.load.loader import parse_bytes
+from hacheck.run.runner import RunResult, check_one
 from tests.conftest import REPO, assert_clean_error, run_cli
 
 RULES = load_catalog()

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from benchmarks import flowgen
-from hacheck import parallel
-from hacheck.config_file import load_config
-from hacheck.loader import Source, discover
-from hacheck.runner import check_sources
+from hacheck.run import parallel
+from hacheck.config.files import load_config
+from hacheck.load.loader import Source, discover
+from hacheck.run.runner import check_sources
 from tests.conftest import run_cli
 
 
@@ -73,7 +73,7 @@ def test_default_jobs_matches_an_explicit_serial_run(fleet):
 
 def test_library_pool_result_equals_serial_result(fleet, monkeypatch):
     monkeypatch.chdir(fleet)
-    from hacheck.catalog import load_catalog
+    from hacheck.engine.catalog import load_catalog
 
     sources = discover(["."])
     rules = load_catalog()
@@ -118,9 +118,9 @@ def test_a_checked_flow_is_freed_without_a_garbage_collection(fleet):
     import gc
     import weakref
 
-    from hacheck.catalog import load_catalog
-    from hacheck.loader import read_source
-    from hacheck.runner import check_one
+    from hacheck.engine.catalog import load_catalog
+    from hacheck.load.loader import read_source
+    from hacheck.run.runner import check_one
 
     rules = load_catalog()
     config = load_config([str(fleet)], None, {"preview": True})

@@ -1,4 +1,4 @@
-"""Tests for hacheck.js: the JavaScript front end of function-node code."""
+"""Tests for hacheck.analysis.js: the JavaScript front end of function-node code."""
 from __future__ import annotations
 
 import sys
@@ -6,8 +6,8 @@ import threading
 
 import pytest
 
-from hacheck import js
-from hacheck.js import ContextAccess, JsAnalysis, Timer, analyze
+from hacheck.analysis import js
+from hacheck.analysis.js import ContextAccess, JsAnalysis, Timer, analyze
 
 
 def acc(src: str) -> list[tuple]:
@@ -618,7 +618,7 @@ def test_import_is_lazy():
     import subprocess
 
     code = (
-        "import sys, hacheck.js as j\n"
+        "import sys, hacheck.analysis.js as j\n"
         "assert 'tree_sitter' not in sys.modules\n"
         "assert j.analyze(None) == j.JsAnalysis((), (), None)\n"
         "assert j.analyze('   ') == j.JsAnalysis((), (), None)\n"

@@ -8,8 +8,9 @@ counts: at the top of a file, inside a function (the lazy imports kept for a fas
 Importing `hacheck.pkg.mod` from outside `pkg` also runs `hacheck/pkg/__init__.py`, so it counts
 as importing the package too.
 
-A new module: add it to LAYERS, in the lowest layer that holds everything it imports (and no
-higher than anything that imports it). If it fits nowhere, something has to move.
+The layers are folders: a new module goes in the folder of the lowest layer that holds
+everything it imports (and no higher than anything that imports it). If it fits nowhere,
+something has to move.
 """
 
 from __future__ import annotations
@@ -22,38 +23,37 @@ from pathlib import Path
 
 from tests.conftest import REPO
 
-# Lowest first. A name is a file under hacheck/; a name ending in "/" is a package, every file in it.
+# Lowest first. The layers are the package's folders: every module lives in the folder of its
+# layer (a new rule check goes in engine/checks/, a reporter in reporters/, a deploy target in
+# deploy/), and the few files at the top of hacheck/ are listed in TOP.
 LAYERS: dict[str, list[str]] = {
-    # the version, the project's URLs, atomic file writes, JSON decoding with node offsets,
-    # fast JSON encoding, reading our YAML files: they import nothing of hacheck
-    "base": ["__init__.py", "project.py", "atomic.py", "jsonpos.py", "fastjson.py", "cache.py", "url_secrets.py", "yaml_file.py"],
+    # the version and the package's folder; small helpers that import nothing else of hacheck
+    "base": ["__init__.py", "util/"],
     # the values every layer passes around: a flow (FlowFile, Node, LoadProblem), what a check
-    # finds (Hit, Related, Finding, Severity, Suppression), the effective configuration
-    "model": ["model.py", "findings.py", "config.py"],
-    # files to FlowFiles: finding flow files, reading them, the files changed since a git revision
-    "load": ["loader.py", "changed.py"],
-    # what a flow means: the message graph, load-balanced inputs, input paths, function-node code
-    "graph": ["graph.py", "ingress.py", "paths.py", "js.py", "match.py"],
-    # the effect catalogue (rules/effects/): what each node type does to the world when every
-    # copy runs it; being written elsewhere, so it may not be here yet
+    # finds (Hit, Related, Finding, Severity), the effective configuration
+    "model": ["model/"],
+    # files to FlowFiles: finding flow files, decoding them, the files changed since a revision
+    "load": ["load/"],
+    # what a flow means: the message graph, load-balanced inputs, input paths, function code
+    "analysis": ["analysis/"],
+    # the effect catalogue (rules/effects/): what each node type does to the world
     "effects": ["effects/"],
-    # the rules: reading rule files, the catalogue and its cache, the match language, the
-    # Python checks, what a check may ask (RuleContext), hacheck-disable directives, turning a
-    # Hit into a Finding, and the engine that runs the rules over one flow
-    "rules": [
-        "rule_file.py", "catalog_cache.py", "catalog.py", "context.py", "checks/",
-        "directives.py", "render.py", "engine.py",
-    ],
-    # after the rules: suppressions (directives, ignore_findings, HC005/HC006), the baseline,
-    # and the config file (it checks ignore_findings against the catalogue and suppress.py)
-    "suppress": ["suppress.py", "baseline.py", "config_file.py"],
-    # output: one module per format, and the rule documentation (`hacheck explain`, docs/rules.md)
-    "report": ["reporters/", "docs.py"],
-    # checking a set of files: one process (check_file), a process pool, the library API
-    "run": ["check_file.py", "parallel.py", "runner.py"],
-    # the commands: the CLI, `hacheck fix`, `hacheck deploy`, `hacheck serve`
-    "cli": ["cli.py", "__main__.py", "fix.py", "deploy/", "serve.py"],
+    # the rules: rule files and their cache, what a check may ask, the Python checks,
+    # directives, Hit -> Finding, and running the rules over one flow
+    "engine": ["engine/"],
+    # after the rules: suppressions, the baseline and the config file (it checks
+    # ignore_findings against the catalogue)
+    "config": ["config/"],
+    # output: one module per format, and the rule documentation
+    "report": ["reporters/"],
+    # checking a set of files: one process, a process pool, the library API
+    "run": ["run/"],
+    # the commands: the CLI, fix, serve, deploy
+    "commands": ["commands/", "deploy/", "__main__.py"],
 }
+# the modules at the top of hacheck/, beside the layer folders (issue 33: at most 8)
+TOP = {"__init__.py", "__main__.py"}
+MAX_TOP = 8
 
 # in LAYERS before they exist (drop them from here once they do)
 PLANNED: set[str] = set()
@@ -63,7 +63,7 @@ PACKAGE = REPO / "hacheck"
 
 @dataclass(frozen=True)
 class Import:
-    src: str  # module name, e.g. hacheck.engine
+    src: str  # module name, e.g. hacheck.engine.check
     dst: str
     line: int
     how: str = "imports"
@@ -116,7 +116,7 @@ def _targets(src: str, node: ast.AST) -> list[tuple[str, str]]:
             mod = f"{base}.{node.module}" if node.module else base
         else:
             mod = node.module or ""
-        # `from hacheck import suppress` imports the module hacheck.suppress
+        # `from hacheck import suppress` imports the module hacheck.config.suppress
         names = [f"{mod}.{a.name}" if f"{mod}.{a.name}" in mods else mod for a in node.names]
     elif isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value in mods:
         return [(node.value, "imports by name")]
@@ -217,14 +217,13 @@ def cycles(edges) -> list[tuple[list[str], list[Import]]]:
 
 
 def layer_of(module: str) -> str | None:
-    """The layer that lists the module's file, or the longest listed package that holds it."""
+    """The layer whose folder holds the module (or that lists it, for the files at the top)."""
     rel = str(_modules()[module].relative_to(PACKAGE)).replace("\\", "/")
-    best, best_len = None, -1
+    folder = rel.split("/")[0] + "/" if "/" in rel else rel
     for layer, names in LAYERS.items():
-        for name in names:
-            if (name == rel or (name.endswith("/") and rel.startswith(name))) and len(name) > best_len:
-                best, best_len = layer, len(name)
-    return best
+        if folder in names:
+            return layer
+    return None
 
 
 def upward(edges) -> list[str]:
@@ -246,6 +245,19 @@ def test_every_module_is_in_a_layer():
         f"{', '.join(missing)}: in no layer. Add each to LAYERS at the top of tests/test_layers.py, in the "
         "lowest layer that holds everything it imports (and no higher than anything that imports it)."
     )
+
+
+def test_the_top_of_the_package_holds_only_the_entry_points():
+    top = sorted(p.name for p in PACKAGE.glob("*.py"))
+    assert set(top) <= TOP, f"{sorted(set(top) - TOP)}: at the top of hacheck/. A module goes in the folder of its layer (LAYERS)."
+    assert len(top) <= MAX_TOP
+
+
+def test_every_layer_folder_is_a_package():
+    for names in LAYERS.values():
+        for name in names:
+            if name.endswith("/"):
+                assert (PACKAGE / name / "__init__.py").is_file(), f"hacheck/{name} has no __init__.py saying what the layer is"
 
 
 def test_every_layer_entry_names_a_module_once():
@@ -271,17 +283,17 @@ def test_the_scan_sees_lazy_package_and_string_imports():
     """The checks above are only as good as the import scan: it must see imports inside
     functions, the package a submodule import runs, and modules imported by name."""
     edges = {(e.src, e.dst) for e in imports()}
-    assert ("hacheck.engine", "hacheck.checks") in edges  # inside check_flow
-    assert ("hacheck.fix", "hacheck.deploy.redact") in edges and ("hacheck.fix", "hacheck.deploy") in edges
+    assert ("hacheck.engine.check", "hacheck.engine.checks") in edges  # inside check_flow
+    assert ("hacheck.commands.fix", "hacheck.deploy.redact") in edges and ("hacheck.commands.fix", "hacheck.deploy") in edges
     assert ("hacheck.reporters", "hacheck.reporters.text") in edges  # the REPORTERS registry
     assert ("hacheck.deploy.gate", "hacheck.deploy") in edges  # `from hacheck.deploy import KINDS`
     assert ("hacheck.deploy.gate", "hacheck.deploy.audit") in edges  # `from hacheck.deploy import audit`
 
 
 def test_the_cycle_and_layer_checks_catch_what_they_should():
-    made_up = [Import("hacheck.engine", "hacheck.suppress", 1), Import("hacheck.suppress", "hacheck.render", 2),
-               Import("hacheck.render", "hacheck.engine", 3), Import("hacheck.model", "hacheck.graph", 4)]
+    made_up = [Import("hacheck.engine.check", "hacheck.config.suppress", 1), Import("hacheck.config.suppress", "hacheck.engine.render", 2),
+               Import("hacheck.engine.render", "hacheck.engine.check", 3), Import("hacheck.model.flow", "hacheck.analysis.graph", 4)]
     ((group, cycle),) = cycles(made_up)
-    assert group == ["hacheck.engine", "hacheck.render", "hacheck.suppress"]
-    assert [e.src for e in cycle] == ["hacheck.engine", "hacheck.suppress", "hacheck.render"]
-    assert [w.split(":")[0] for w in upward(made_up)] == ["hacheck/engine.py", "hacheck/model.py"]
+    assert group == ["hacheck.config.suppress", "hacheck.engine.check", "hacheck.engine.render"]
+    assert [e.src for e in cycle] == ["hacheck.config.suppress", "hacheck.engine.render", "hacheck.engine.check"]
+    assert [w.split(":")[0] for w in upward(made_up)] == ["hacheck/engine/check.py", "hacheck/model/flow.py"]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from hacheck.loader import Source, UsageError, discover, parse_bytes, read_source
+from hacheck.load.loader import Source, UsageError, discover, parse_bytes, read_source
 from tests.conftest import assert_clean_error, corpus_manifest, run_cli
 
 TAB = {"id": "t1", "type": "tab", "label": "Main"}

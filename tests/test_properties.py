@@ -45,10 +45,10 @@ from hypothesis import HealthCheck, assume, given, settings, target
 from hypothesis import strategies as st
 
 from hacheck import reporters
-from hacheck.catalog import load_catalog
-from hacheck.config import Config
-from hacheck.loader import parse_bytes
-from hacheck.runner import RunResult, check_one, lint_paths
+from hacheck.engine.catalog import load_catalog
+from hacheck.model.config import Config
+from hacheck.load.loader import parse_bytes
+from hacheck.run.runner import RunResult, check_one, lint_paths
 from tests.conftest import FIXTURES, run_cli
 
 RULES = load_catalog()

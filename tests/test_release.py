@@ -53,7 +53,7 @@ def test_check_dist_fails_loudly_on_a_broken_artifact(tmp_path, monkeypatch):
     info = f"nodered_hacheck-{version}.dist-info"
     with zipfile.ZipFile(wheel, "w") as zf:
         zf.writestr(f"{info}/METADATA", f"Name: nodered-hacheck\nVersion: {version}\n\nbody")
-        zf.writestr(f"{info}/entry_points.txt", "[console_scripts]\nhacheck = hacheck.cli:main\n")
+        zf.writestr(f"{info}/entry_points.txt", "[console_scripts]\nhacheck = hacheck.commands.cli:main\n")
         zf.writestr(f"{info}/licenses/LICENSE", "x")
     with pytest.raises(mod.Failed, match="the wheel lacks hacheck/_rules/"):
         mod.inspect_wheel(wheel, version)
@@ -96,7 +96,7 @@ def test_the_release_workflow_runs_what_the_tests_run():
 
 
 def test_the_project_urls_come_from_one_place():
-    from hacheck.project import _from_pyproject, docs_url, home_url
+    from hacheck.util.project import _from_pyproject, docs_url, home_url
     from hacheck.reporters.common import doc_url
 
     declared = _from_pyproject(REPO / "pyproject.toml")

@@ -20,9 +20,9 @@ import pytest
 
 import hacheck
 from hacheck import reporters
-from hacheck.catalog import load_catalog
-from hacheck.config import Config
-from hacheck.findings import Finding, Severity, Suppression
+from hacheck.engine.catalog import load_catalog
+from hacheck.model.config import Config
+from hacheck.model.findings import Finding, Severity, Suppression
 from hacheck.reporters import github, markdown
 from hacheck.reporters.common import doc_url
 from hacheck.reporters.html import _assets, _sha256
@@ -476,8 +476,8 @@ def test_html_verdicts():
 
 def test_html_survives_hostile_geometry():
     """Positions are flow data too: strings, huge numbers, NaN-like values, missing wires."""
-    from hacheck.loader import parse_bytes
-    from hacheck.runner import FileResult, RunResult
+    from hacheck.load.loader import parse_bytes
+    from hacheck.run.runner import FileResult, RunResult
 
     nodes = [
         {"id": "t", "type": "tab", "label": "T"},

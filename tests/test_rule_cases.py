@@ -22,10 +22,10 @@ from pathlib import Path
 import pytest
 from ruamel.yaml import YAML
 
-from hacheck.catalog import load_catalog
-from hacheck.config import Config
-from hacheck.loader import parse_bytes
-from hacheck.runner import check_one
+from hacheck.engine.catalog import load_catalog
+from hacheck.model.config import Config
+from hacheck.load.loader import parse_bytes
+from hacheck.run.runner import check_one
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "rules"
 CASES = sorted(p.parent for p in FIXTURES.glob("*/expected.yaml"))

@@ -13,14 +13,14 @@ from functools import lru_cache
 import jsonschema
 import pytest
 
-from hacheck.catalog import load_catalog
-from hacheck.config import Config
-from hacheck.docs import catalogue_markdown
-from hacheck.findings import Finding, Severity, Suppression
-from hacheck.loader import Source, discover, parse_bytes
+from hacheck.engine.catalog import load_catalog
+from hacheck.model.config import Config
+from hacheck.reporters.docs import catalogue_markdown
+from hacheck.model.findings import Finding, Severity, Suppression
+from hacheck.load.loader import Source, discover, parse_bytes
 from hacheck.reporters import sarif
 from hacheck.reporters.common import rule_info
-from hacheck.runner import RunResult, check_one, check_sources
+from hacheck.run.runner import RunResult, check_one, check_sources
 from tests.report_scenarios import GOLDEN, REPO, SARIF_SCHEMA, SCENARIOS, pinned_rules, run, scenario
 
 FIXTURE_FLOWS = sorted(p for p in (REPO / "fixtures").rglob("*.json") if GOLDEN not in p.parents)

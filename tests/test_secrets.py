@@ -33,7 +33,7 @@ from pathlib import Path
 import pytest
 
 from hacheck import reporters
-from hacheck.catalog import load_catalog
+from hacheck.engine.catalog import load_catalog
 from tests.conftest import REPO, run_cli
 from tests.http_json import send_json, serving
 
@@ -472,10 +472,10 @@ def test_checking_calls_no_interpreter_and_starts_no_process(monkeypatch):
     """A tripwire: while a payload flow is checked, fixed and rendered in every format, no
     eval/exec/compile and no process start may happen (a first run imports everything, so
     the tripped run is the check itself)."""
-    from hacheck.config import Config
-    from hacheck.fix import fix_text
-    from hacheck.loader import parse_bytes
-    from hacheck.runner import RunResult, check_one
+    from hacheck.model.config import Config
+    from hacheck.commands.fix import fix_text
+    from hacheck.load.loader import parse_bytes
+    from hacheck.run.runner import RunResult, check_one
 
     data = json.dumps(_payload_flow(Path("/nonexistent"))).encode()
     rules = load_catalog()
@@ -517,7 +517,7 @@ def _modules() -> list[tuple[str, ast.Module]]:
 
 
 # modules allowed to start a process, and why
-PROCESS_STARTERS = {"hacheck/changed.py": "runs `git diff` for --changed-since (an argv list, never a shell)"}
+PROCESS_STARTERS = {"hacheck/load/changed.py": "runs `git diff` for --changed-since (an argv list, never a shell)"}
 DYNAMIC_IMPORTERS = {"hacheck/reporters/__init__.py": "imports a reporter module named in its own REPORTERS table"}
 
 

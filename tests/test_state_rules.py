@@ -9,8 +9,8 @@ import time
 
 import pytest
 
-from hacheck.config import Config
-from hacheck.paths import MAX_STEPS
+from hacheck.model.config import Config
+from hacheck.analysis.paths import MAX_STEPS
 from hacheck.reporters import REPORTERS
 from tests.conftest import check_flow_data, run_cli
 
@@ -226,10 +226,10 @@ def test_input_paths_are_the_shortest_ones_a_full_walk_would_pick():
     sorting them (the way it was done before) puts first, on a generated flow with subflows,
     links, catch nodes and long chains."""
     from benchmarks.flowgen import generate
-    from hacheck.context import RuleContext
-    from hacheck.graph import SEP
-    from hacheck.loader import build
-    from hacheck.paths import MAX_INPUTS, _index, feeds, input_paths
+    from hacheck.engine.context import RuleContext
+    from hacheck.analysis.graph import SEP
+    from hacheck.load.loader import build
+    from hacheck.analysis.paths import MAX_INPUTS, _index, feeds, input_paths
 
     flow = build("gen.json", generate(3000, seed=3))
     ctx = RuleContext(flow, Config())

@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from hacheck.catalog import load_catalog
-from hacheck.cli import cli
-from hacheck.config import Config
-from hacheck.loader import parse_bytes
-from hacheck.runner import check_one
+from hacheck.engine.catalog import load_catalog
+from hacheck.commands.cli import cli
+from hacheck.model.config import Config
+from hacheck.load.loader import parse_bytes
+from hacheck.run.runner import check_one
 
 BROKER = {"id": "b", "type": "mqtt-broker", "broker": "mqtt.example", "clientid": ""}
 

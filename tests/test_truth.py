@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from hacheck.catalog import load_catalog
-from hacheck.config import Config
-from hacheck.findings import Severity
-from hacheck.loader import Source, read_source
-from hacheck.runner import check_one
+from hacheck.engine.catalog import load_catalog
+from hacheck.model.config import Config
+from hacheck.model.findings import Severity
+from hacheck.load.loader import Source, read_source
+from hacheck.run.runner import check_one
 
 REPO = Path(__file__).resolve().parents[1]
 from benchmarks.truth import load_known, load_labels, rules_in_scope, score

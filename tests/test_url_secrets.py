@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from hacheck.url_secrets import scrub, secrets_in
+from hacheck.util.url_secrets import scrub, secrets_in
 
 CASES = [
     # (text, shown, secrets listed for masking a diff)

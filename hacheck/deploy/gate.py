@@ -200,8 +200,8 @@ class _Gate:
         return self._deploy(payload, before)
 
     def _check(self, flows_path: str, data: bytes, fail_on, config_file):
-        from hacheck.loader import parse_bytes
-        from hacheck.runner import RunResult, check_one
+        from hacheck.load.loader import parse_bytes
+        from hacheck.run.runner import RunResult, check_one
 
         config, rules = project_config(flows_path, config_file, fail_on)
         # the bytes checked are the bytes deployed: the file is read once
@@ -365,8 +365,8 @@ class _Gate:
 def project_config(flows_path: str, config_file: str | None, fail_on: str | None):
     """The project's configuration exactly as `hacheck check FLOWS` finds it (searching upward
     from the flows file, or --config), with --fail-on on top; and the rule catalogue."""
-    from hacheck.catalog import CatalogError, load_catalog
-    from hacheck.config_file import ConfigError, check_rule_refs, load_config
+    from hacheck.engine.catalog import CatalogError, load_catalog
+    from hacheck.config.files import ConfigError, check_rule_refs, load_config
 
     try:
         config = load_config([flows_path] if flows_path != "-" else [], config_file, {"fail_on": fail_on} if fail_on else {})

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from hacheck.effects import roles as _roles
 from hacheck.effects.reach import Reach, count, nearest
-from hacheck.graph import SEP
-from hacheck.match import values_at
-from hacheck.model import FlowFile, Node
+from hacheck.analysis.graph import SEP
+from hacheck.analysis.match import values_at
+from hacheck.model.flow import FlowFile, Node
 
 __all__ = ["Effects", "Reach", "count", "nearest"]
 
@@ -95,7 +95,7 @@ class Effects:
         """An `http request` whose method the message sets: every node just before it sets
         msg.method to GET or HEAD (in function code or a change rule), and the text it builds
         msg.url from does not read as a command (judged by the catalogue's own entry)."""
-        from hacheck.js import assigned_strings
+        from hacheck.analysis.js import assigned_strings
 
         before = {u.rpartition(SEP)[2] for v in self.graph.vertices_of.get(node.id, ()) for u in self.graph.pred.get(v, ())}
         if not before:
@@ -263,7 +263,7 @@ def _walk(start, nbrs) -> set[str]:
 
 
 def _with_event_hops(graph, flow: FlowFile) -> tuple[dict[str, list[str]], set[tuple[str, str]]]:
-    from hacheck.graph import SEP
+    from hacheck.analysis.graph import SEP
 
     base = graph.pred
     hops: set[tuple[str, str]] = set()

@@ -13,6 +13,8 @@ from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
+from hacheck import PACKAGE_DIR
+
 SCHEMA_FILE = "effects.schema.json"
 FORMAT = 1  # bump when the cached layout changes
 
@@ -23,9 +25,8 @@ class EffectsError(Exception):
 
 def bundled_dir() -> Path:
     """rules/effects in a checkout; hacheck/_rules/effects inside an installed wheel."""
-    pkg = Path(__file__).resolve().parent.parent
-    inside = pkg / "_rules" / "effects"
-    return inside if inside.is_dir() else pkg.parent / "rules" / "effects"
+    inside = PACKAGE_DIR / "_rules" / "effects"
+    return inside if inside.is_dir() else PACKAGE_DIR.parent / "rules" / "effects"
 
 
 @lru_cache(maxsize=1)
@@ -60,7 +61,7 @@ def _check(data: object, where: str, prefix: str = "") -> None:
 
 
 def _read(path: Path) -> dict:
-    from hacheck.yaml_file import read_yaml
+    from hacheck.util.yaml_file import read_yaml
 
     data = read_yaml(path, EffectsError)
     _check(data, str(path))
@@ -91,7 +92,7 @@ def bundled() -> dict[str, dict]:
     directory = bundled_dir()
     if not directory.is_dir():
         raise EffectsError(f"{directory}: the effect catalogue is missing")
-    from hacheck import cache
+    from hacheck.util import cache
 
     try:
         key = cache.stamp_key(FORMAT, directory, _files(directory), [Path(__file__), _schema_path()])
@@ -108,7 +109,7 @@ def bundled() -> dict[str, dict]:
 
 
 def _schema_path() -> Path:
-    return Path(__file__).resolve().parent.parent / "schemas" / SCHEMA_FILE
+    return PACKAGE_DIR / "schemas" / SCHEMA_FILE
 
 
 def merged(overrides: dict | None) -> dict[str, dict]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable, Iterable
 
-from hacheck.graph import SEP
+from hacheck.analysis.graph import SEP
 
 K = 3  # effects kept per vertex, nearest first; a finding names at most this many
 

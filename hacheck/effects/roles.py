@@ -13,9 +13,9 @@ from __future__ import annotations
 import re
 import weakref
 
-from hacheck.match import evaluate, is_local
-from hacheck.model import CODE_FIELD_WORDS, FlowFile, Node
-from hacheck.url_secrets import scrub
+from hacheck.analysis.match import evaluate, is_local
+from hacheck.model.flow import CODE_FIELD_WORDS, FlowFile, Node
+from hacheck.util.url_secrets import scrub
 
 AXES = ("source", "effect", "passes", "host", "session")
 
@@ -253,7 +253,7 @@ def _function(node: Node, roles: Roles) -> Roles:
 
 def _server(node: Node) -> str | None:
     """How the code opens a server through a module it loads, in words; None if it does not."""
-    from hacheck.js import member_calls
+    from hacheck.analysis.js import member_calls
 
     for lib in node.raw.get("libs") or ():
         if not isinstance(lib, dict):
@@ -307,7 +307,7 @@ def _unique_keys(flow: FlowFile) -> set:
     made = _UNIQUE_KEYS.get(flow)
     if made is not None:
         return made
-    from hacheck.js import analyze
+    from hacheck.analysis.js import analyze
 
     made = set()
     for n in flow.by_type.get("function", ()):

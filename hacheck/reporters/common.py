@@ -47,7 +47,7 @@ _ENGINE_RULES = {
 
 
 def doc_url(rule_id: str, name: str) -> str:
-    from hacheck.project import docs_url
+    from hacheck.util.project import docs_url
 
     return f"{docs_url() or 'docs/rules.md'}#{rule_id.lower()}-{name}"
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hacheck import fastjson
+from hacheck.util import fastjson
 
 VERSION = 1
 

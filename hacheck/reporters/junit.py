@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from hacheck.findings import Severity
+from hacheck.model.findings import Severity
 from hacheck.reporters.common import clean_xml, node_words, one_line, plural, rule_infos
 
 _MESSAGE_LIMIT = 500

@@ -14,7 +14,7 @@ import json
 from pathlib import PurePosixPath
 from urllib.parse import quote
 
-from hacheck.project import home_url
+from hacheck.util.project import home_url
 from hacheck.reporters.common import clean_json, node_label, rule_infos
 
 NEEDS_FLOWS = True  # to name and place the nodes on an input path (findings carry only ids)
@@ -168,7 +168,7 @@ def _node_location(flow, node_id: str, file: str, artifact_index, message=None) 
 
 
 def _step_text(flow, node_id: str) -> str:
-    from hacheck.ingress import describe, is_load_balanced
+    from hacheck.analysis.ingress import describe, is_load_balanced
 
     node = flow.by_id.get(node_id) if flow is not None else None
     if node is None:

@@ -11,7 +11,7 @@ from io import StringIO
 
 import pytest
 
-from hacheck.cli import cli
+from hacheck.commands.cli import cli
 from hacheck.deploy import recover
 from hacheck.deploy.base import StepFailed
 

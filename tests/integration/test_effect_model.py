@@ -18,7 +18,7 @@ import httpx
 import paho.mqtt.client as mqtt
 import pytest
 
-from hacheck.config import Config
+from hacheck.model.config import Config
 from tests.conftest import check_flow_data
 
 from .cluster import wait_until

@@ -1,0 +1,3 @@
+"""Checking a set of files: in this process (`check_file`), on a process pool (`parallel`), and
+the library API (`runner`).
+"""
