@@ -1,14 +1,16 @@
 """Shared helpers: run the real CLI, find the corpus, check small flows in-process.
 
-The corpus of real flows (third-party files from public repositories, pinned by repository,
-path, commit and sha256 in tests/corpus-manifest.tsv) is found in ONE place, here:
+The corpora of real flows (third-party files from public repositories, pinned by repository,
+path, commit and sha256 in tests/corpus-manifest.tsv and tests/corpus2-manifest.tsv) are found
+in ONE place, here:
 
-- `corpus_dir() -> Path`: the corpus folder (holding `manifest.tsv` and `files/`):
-  `$HACHECK_CORPUS` if set, else `../shared/corpus` beside the repository when it holds a
-  manifest, else `.cache/corpus` in the repository (where `scripts/fetch-corpus` puts it).
+- `corpus_dir(name="corpus") -> Path`: the corpus folder (holding `manifest.tsv` and `files/`):
+  `$HACHECK_CORPUS` if set (and its sibling `corpus2` for the second corpus), else
+  `../shared/<name>` beside the repository when it holds a manifest, else `.cache/<name>` in
+  the repository (where `scripts/fetch-corpus` puts it).
   It does not check that the folder is there: use it outside pytest (benchmarks) or in a
   helper of a test that already takes the `corpus` fixture.
-- the `corpus` fixture (session scope): that folder, for any test that reads the corpus.
+- the `corpus` and `corpus2` fixtures (session scope): those folders, for the tests that read them.
   When the corpus is absent the test is skipped with one line saying how to get it, and
   under `CI=true` (as `.ci/run` sets) it fails, so CI cannot go green without the corpus.
 - `corpus_manifest() -> list[dict]`: the manifest rows (column name -> text); from the
@@ -111,37 +113,50 @@ CORPUS_ENV = "HACHECK_CORPUS"
 COMMITTED_MANIFEST = REPO / "tests" / "corpus-manifest.tsv"
 
 
-def corpus_dir() -> Path:
-    """The corpus folder (`manifest.tsv` and `files/`); whether it is there is not checked."""
+def corpus_dir(name: str = "corpus") -> Path:
+    """A corpus folder (`manifest.tsv` and `files/`); whether it is there is not checked.
+    `corpus` is the first corpus (labelled), `corpus2` the second (60 more flows, a blind
+    hold-out): $HACHECK_CORPUS names the first, and the second is its sibling `corpus2`."""
     if os.environ.get(CORPUS_ENV):
-        return Path(os.environ[CORPUS_ENV]).expanduser().resolve()
-    beside = REPO.parent / "shared" / "corpus"
+        first = Path(os.environ[CORPUS_ENV]).expanduser().resolve()
+        return first if name == "corpus" else first.parent / name
+    beside = REPO.parent / "shared" / name
     if (beside / "manifest.tsv").is_file():
         return beside.resolve()
-    return REPO / ".cache" / "corpus"
+    return REPO / ".cache" / name
 
 
-def _corpus_missing() -> str | None:
+def _corpus_missing(name: str = "corpus") -> str | None:
     """Why the corpus cannot be used, in one line; None when it can."""
-    where = corpus_dir()
+    where = corpus_dir(name)
     if (where / "manifest.tsv").is_file() and (where / "files").is_dir():
         return None
-    return f"corpus not found at {where}: set {CORPUS_ENV} or run scripts/fetch-corpus"
+    return f"{name} not found at {where}: set {CORPUS_ENV} or run scripts/fetch-corpus"
 
 
-@pytest.fixture(scope="session")
-def corpus() -> Path:
-    missing = _corpus_missing()
+def _need(name: str) -> Path:
+    missing = _corpus_missing(name)
     if missing is None:
-        return corpus_dir()
+        return corpus_dir(name)
     if os.environ.get("CI", "").lower() == "true":
         pytest.fail(f"{missing} (CI=true: the corpus tests must run in CI)", pytrace=False)
     pytest.skip(missing)
 
 
-def corpus_manifest() -> list[dict]:
-    manifest = corpus_dir() / "manifest.tsv"
-    rows = (manifest if manifest.is_file() else COMMITTED_MANIFEST).read_text("utf-8").splitlines()
+@pytest.fixture(scope="session")
+def corpus() -> Path:
+    return _need("corpus")
+
+
+@pytest.fixture(scope="session")
+def corpus2() -> Path:
+    return _need("corpus2")
+
+
+def corpus_manifest(name: str = "corpus") -> list[dict]:
+    manifest = corpus_dir(name) / "manifest.tsv"
+    committed = COMMITTED_MANIFEST if name == "corpus" else REPO / "tests" / f"{name}-manifest.tsv"
+    rows = (manifest if manifest.is_file() else committed).read_text("utf-8").splitlines()
     head = rows[0].split("\t")
     return [dict(zip(head, r.split("\t"))) for r in rows[1:] if r.strip()]
 
@@ -149,7 +164,8 @@ def corpus_manifest() -> list[dict]:
 def pytest_terminal_summary(terminalreporter) -> None:
     """Say once, at the end, why the corpus tests were skipped (skip reasons are not shown
     without -rs)."""
-    missing = _corpus_missing()
-    skipped = [r for r in terminalreporter.stats.get("skipped", []) if missing and missing in str(r.longrepr)]
-    if skipped:
-        terminalreporter.write_line(f"SKIPPED {len(skipped)} corpus tests: {missing}", yellow=True, bold=True)
+    for name in ("corpus", "corpus2"):
+        missing = _corpus_missing(name)
+        skipped = [r for r in terminalreporter.stats.get("skipped", []) if missing and missing in str(r.longrepr)]
+        if skipped:
+            terminalreporter.write_line(f"SKIPPED {len(skipped)} {name} tests: {missing}", yellow=True, bold=True)
