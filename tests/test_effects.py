@@ -211,7 +211,9 @@ def test_reach_follows_a_catch_that_names_its_nodes_but_not_one_that_watches_the
     assert _reach(flow(None), "m") == []  # every node's errors on the tab: too wide to follow
 
 
-def test_a_broker_on_localhost_carries_messages_within_the_copy():
+def test_a_broker_on_localhost_judged_per_copy_carries_messages_within_the_copy():
+    from hacheck.analysis.match import localhost_services
+
     local = {"id": "lb", "type": "mqtt-broker", "broker": "127.0.0.1", "clientid": ""}
     nodes = [
         {"id": "t", "type": "tab"}, local, B,
@@ -220,9 +222,16 @@ def test_a_broker_on_localhost_carries_messages_within_the_copy():
         {"id": "sub", "type": "mqtt in", "z": "t", "topic": "lamp/+", "broker": "lb", "x": 1, "y": 1, "wires": [["act"]]},
         {"id": "act", "type": "http request", "z": "t", "method": "POST", "url": "http://10.0.0.9/lamp", "x": 1, "y": 1, "wires": [[]]},
     ]
-    assert _reach(nodes, "tick") == ["act"]  # the publish to the copy's own broker is not the effect
-    findings = check_flow_data(nodes, select=("HA101", "HA110"))
+    per_copy = Config(localhost_services="per-copy")
+    with localhost_services("per-copy"):
+        assert _reach(nodes, "tick") == ["act"]  # the publish to the copy's own broker is not the effect
+    findings = check_flow_data(nodes, select=("HA101", "HA110"), config=per_copy)
     assert [(f.rule_id, f.node_id) for f in findings] == [("HA110", "tick")]  # no HA101: its own broker
+    # by default the broker is the one shared broker it must become: the publish acts on it, and
+    # every copy receives every 'lamp/+' message
+    assert _reach(nodes, "tick") == ["pub"]
+    shared = check_flow_data(nodes, select=("HA101", "HA110"))
+    assert sorted((f.rule_id, f.node_id) for f in shared) == [("HA101", "sub"), ("HA110", "tick")]
 
 
 def test_a_correlation_gate_drops_events_on_the_copies_that_did_not_start_them():
@@ -248,17 +257,52 @@ def test_explain_shows_a_rules_sources_and_effects_and_a_node_types_roles():
     assert none.returncode == 2 and "no rule or node type 'no-such-thing'" in none.err
 
 
-def test_localhost_is_each_copys_own_unless_the_copies_share_a_host():
+def test_a_localhost_service_is_judged_shared_by_default_and_per_copy_when_configured():
     local = {"id": "lb", "type": "mqtt-broker", "broker": "127.0.0.1", "clientid": "fixed"}
     nodes = [
         {"id": "t", "type": "tab"}, local,
         {"id": "sub", "type": "mqtt in", "z": "t", "topic": "jobs", "broker": "lb", "x": 1, "y": 1, "wires": [["act"]]},
         {"id": "act", "type": "http request", "z": "t", "method": "POST", "url": "http://10.0.0.9/run", "x": 1, "y": 1, "wires": [[]]},
     ]
-    own = {(f.rule_id, f.node_id) for f in check_flow_data(nodes, select=("HA101", "HA103", "HA123"))}
-    assert own == {("HA123", "lb")}  # each copy's own broker: no duplicates, no takeover
-    shared = {(f.rule_id, f.node_id) for f in check_flow_data(nodes, select=("HA101", "HA103", "HA123"), config=Config(localhost_is_shared=True))}
-    assert shared == {("HA101", "sub"), ("HA103", "lb")}  # one broker on the one host
+    rules = ("HA101", "HA103", "HA123")
+
+    def found(config=None):
+        return {(f.rule_id, f.node_id, f.severity.name.lower()) for f in check_flow_data(nodes, select=rules, config=config)}
+
+    # the default: the broker must become one shared broker, whose subscriptions every copy holds
+    shared = found()
+    assert shared == {("HA101", "sub", "error"), ("HA103", "lb", "error"), ("HA123", "lb", "warning")}
+    (msg,) = [f.message for f in check_flow_data(nodes, select=("HA123",))]
+    assert "must change" in msg and "localhost_services: per-copy" in msg
+    # each copy runs its own broker beside it: no duplicates, no takeover, HA123 as information
+    own = found(Config(localhost_services="per-copy"))
+    assert own == {("HA123", "lb", "info")}
+    (msg,) = [f.message for f in check_flow_data(nodes, select=("HA123",), config=Config(localhost_services="per-copy"))]
+    assert "its own pod or container" in msg
+    # a severity the configuration sets wins over the one the assumption gives
+    assert found(Config(localhost_services="per-copy", severity={"HA123": "error"})) == {("HA123", "lb", "error")}
+
+
+def test_node_reds_own_port_on_localhost_is_the_copy_itself_not_a_service():
+    nodes = [
+        {"id": "t", "type": "tab"},
+        {"id": "tick", "type": "inject", "z": "t", "repeat": "60", "x": 1, "y": 1, "wires": [["q"]]},
+        {"id": "q", "type": "http request", "z": "t", "method": "GET", "url": "http://localhost:1880/api/refresh", "x": 1, "y": 1, "wires": [[]]},
+        {"id": "q2", "type": "http request", "z": "t", "method": "GET", "url": "http://127.0.0.1:5000/status", "x": 1, "y": 1, "wires": [[]]},
+    ]
+    assert [f.node_id for f in check_flow_data(nodes, select=("HA123",))] == ["q2"]
+
+
+def test_the_old_localhost_is_shared_key_still_reads(tmp_path):
+    from hacheck.config.files import load_config
+
+    (tmp_path / ".hacheck.yaml").write_text("localhost_is_shared: false\n")
+    cfg = load_config([str(tmp_path)])
+    assert cfg.localhost_services == "per-copy" and "localhost_is_shared" in cfg.origin["localhost_services"]
+    (tmp_path / ".hacheck.yaml").write_text("localhost_services: per-copy\n")
+    assert load_config([str(tmp_path)]).localhost_services == "per-copy"
+    (tmp_path / ".hacheck.yaml").write_text("")
+    assert load_config([str(tmp_path)]).localhost_services == "shared"
 
 
 def test_the_nearest_only_search_finds_a_nearest_effect_and_a_real_path_to_it():

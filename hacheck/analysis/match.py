@@ -48,26 +48,48 @@ def _gt(v, x) -> bool:
 LOCAL_HOST = re.compile(r"(?i)^(?:[a-z][a-z0-9+.-]*://)?(?:[^@/\s]*@)?(?:localhost|127(?:\.\d{1,3}){3}|\[?::1\]?|0\.0\.0\.0)(?:[:/?#]|$)")
 
 
-# Whether a service on localhost is one service every copy shares: true only when the copies
-# run side by side on one host (the config key localhost_is_shared); set for one check
-_LOCALHOST_SHARED: ContextVar[bool] = ContextVar("localhost_is_shared", default=False)
+# Node-RED's own port on loopback: the flow calling its own http in, which stays on the copy
+NODE_RED_SELF = re.compile(r"(?i)^(?:[a-z][a-z0-9+.-]*://)?(?:[^@/\s]*@)?(?:localhost|127(?:\.\d{1,3}){3}|\[?::1\]?|0\.0\.0\.0):1880(?:[/?#]|$)")
+
+# How a service at a loopback address is judged (the config key localhost_services), set for
+# one check. "shared" (the default): on FlowFuse nothing but the instance runs in a copy's
+# container, so such a service must become the one shared service every copy reaches, and its
+# paths are judged as that. "per-copy": each copy runs its own beside it, on purpose.
+LOCALHOST_SERVICES = ("shared", "per-copy")
+_LOCALHOST_PER_COPY: ContextVar[bool] = ContextVar("localhost_per_copy", default=False)
+
+
+def is_loopback(host) -> bool:
+    """The host (a bare host or a URL) is a loopback address, and not Node-RED's own port."""
+    if not isinstance(host, str):
+        return False
+    h = host.strip()
+    return LOCAL_HOST.match(h) is not None and NODE_RED_SELF.match(h) is None
 
 
 def is_local(host) -> bool:
-    """The host is the copy's own loopback address, and the copies do not share a host."""
-    return not _LOCALHOST_SHARED.get() and isinstance(host, str) and LOCAL_HOST.match(host.strip()) is not None
+    """The host is the copy's own service: a loopback address, judged per copy."""
+    return _LOCALHOST_PER_COPY.get() and is_loopback(host)
+
+
+def localhost_per_copy() -> bool:
+    return _LOCALHOST_PER_COPY.get()
 
 
 @contextmanager
-def localhost_shared(shared: bool):
-    token = _LOCALHOST_SHARED.set(bool(shared))
+def localhost_services(judged: str):
+    token = _LOCALHOST_PER_COPY.set(judged == "per-copy")
     try:
         yield
     finally:
-        _LOCALHOST_SHARED.reset(token)
+        _LOCALHOST_PER_COPY.reset(token)
 
 
 def _local_host(v, x) -> bool:
+    return is_loopback(v)
+
+
+def _own_service(v, x) -> bool:
     return is_local(v)
 
 
@@ -93,6 +115,7 @@ OPS: dict[str, Callable[[object, object], bool]] = {
     "falsy": lambda v, x: not _truthy(v),
     "gt": _gt,
     "local_host": _local_host,
+    "own_service": _own_service,
     "exists": lambda v, x: v is not _MISSING,
     "missing": lambda v, x: v is _MISSING,
 }

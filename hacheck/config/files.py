@@ -26,7 +26,7 @@ SCHEMA_FILE = "config.schema.json"
 KEYS = (
     "extends", "select", "ignore", "severity", "options", "fail_on", "exclude", "rule_packs",
     "shared_context_stores", "persistent_context_stores", "share_group", "preview", "ignore_findings",
-    "effects", "localhost_is_shared",
+    "effects", "localhost_services",
 )  # fmt: skip
 DICT_KEYS = ("severity", "options", "effects")  # merged entry by entry across layers; the rest replace
 CLI = "command line"
@@ -403,6 +403,10 @@ def _apply(cfg: Config, data: dict, origin: str, base: Path | None) -> None:
             cfg.rule_packs = tuple(packs)
         elif key == "ignore_findings":
             cfg.ignore_findings = tuple(dict(e) for e in value)
+        elif key == "localhost_is_shared":  # the old name of localhost_services (a bool)
+            cfg.localhost_services = "shared" if value else "per-copy"
+            cfg.origin["localhost_services"] = f"{origin} (as localhost_is_shared: {str(bool(value)).lower()})"
+            continue
         elif isinstance(value, list):
             setattr(cfg, key, tuple(value))
         else:

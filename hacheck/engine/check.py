@@ -10,7 +10,7 @@ from hacheck.engine.catalog import Rule
 from hacheck.model.config import Config
 from hacheck.engine.context import RuleContext
 from hacheck.model.findings import Finding, Hit, Severity
-from hacheck.analysis.match import evaluate, localhost_shared
+from hacheck.analysis.match import evaluate, localhost_services
 from hacheck.model.flow import FlowFile, Node
 from hacheck.engine.render import make_finding
 
@@ -21,7 +21,7 @@ INTERNAL_RULE_ERROR = ("HC000", "internal-rule-error")
 def check_flow(flow: FlowFile, rules: list[Rule], config: Config, timings: dict | None = None, keep: list | None = None) -> list[Finding]:
     """`keep`, when given, receives the rule context (graph, traces, indexes): a caller about
     to exit can hold it rather than pay for freeing it object by object."""
-    with localhost_shared(config.localhost_is_shared):
+    with localhost_services(config.localhost_services):
         return _check_flow(flow, rules, config, timings, keep)
 
 

@@ -19,7 +19,7 @@ def make_finding(rule: Rule, hit: Hit, flow: FlowFile, config: Config) -> Findin
     return Finding(
         rule_id=rule.id,
         rule_name=rule.name,
-        severity=config.rule_severity(rule),
+        severity=config.rule_severity(rule, hit.severity),
         message=render(rule.message, node, flow, hit.args),
         file=flow.path,
         node_id=node.id if node else None,

@@ -26,8 +26,10 @@ class Config:
     persistent_context_stores: tuple[str, ...] = ("persistent", "file", "localfilesystem", "disk")
     share_group: str | None = None
     effects: dict[str, dict] = field(default_factory=dict)  # node type -> effect catalogue entry
-    # the copies run side by side on one host: a service on localhost is one they all share
-    localhost_is_shared: bool = False
+    # how a service at a loopback address is judged: "shared" (the one service it must become
+    # on HA, where nothing else runs in a copy's container) or "per-copy" (each copy runs its
+    # own beside it, on purpose)
+    localhost_services: str = "shared"
     ignore_findings: tuple[dict, ...] = ()
     preview: bool = False
     extends: str = "default"  # the bundled preset under the file: default | strict
@@ -78,11 +80,12 @@ class Config:
         merged.update(self.options.get(rule.name, {}))
         return merged
 
-    def rule_severity(self, rule):
+    def rule_severity(self, rule, default=None):
+        """The configured severity of the rule, else `default` (a finding's own), else the rule's."""
         from hacheck.model.findings import Severity
 
         s = self.severity.get(rule.id) or self.severity.get(rule.name)
-        return Severity.parse(s) if s else rule.severity
+        return Severity.parse(s) if s else (default or rule.severity)
 
 
 def _best(rule, selectors) -> int:

@@ -52,6 +52,9 @@ class Hit:
     fix_unsafe: str = ""
     # effect paths: each a list of node ids, from the node to an effect its messages reach
     effect_paths: tuple[tuple[str, ...], ...] = ()
+    # the severity of this one finding where the rule's rests on a stated assumption (HA123
+    # under localhost_services: per-copy); a severity the configuration sets still wins
+    severity: Severity | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -75,8 +75,9 @@ def ids(findings) -> set[tuple[str, str]]:
 
 def checked(flows: list[dict], *rules: str) -> set[tuple[str, str]]:
     """hacheck's findings on the flow, told what this test cluster is: both replicas run on
-    one host, so the broker on loopback is one broker they share (localhost_is_shared)."""
-    return ids(check_flow_data(flows, select=rules, config=Config(localhost_is_shared=True)))
+    one host, so the broker on loopback is one broker they share (localhost_services: shared,
+    the default, said here so the test does not depend on it)."""
+    return ids(check_flow_data(flows, select=rules, config=Config(localhost_services="shared")))
 
 
 # --- duplicated work ---------------------------------------------------------------------------

@@ -4,7 +4,8 @@ hardware, the services on its localhost, and the sessions only one copy can hold
 What binds a node to its host or to a session comes from the effect catalogue (`host:` and
 `session:` roles, rules/effects/*.yaml); the checks here decide when that is a hazard:
 disk writes and hardware commands when a load-balanced input reaches them (HA204, HA122),
-a localhost service always (HA123, info: it depends on the deployment), an exclusive
+a localhost service always (HA123: a warning that the address must change, or information
+when the configuration says each copy runs its own, `localhost_services: per-copy`), an exclusive
 session always (HA108).
 """
 
@@ -12,7 +13,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from hacheck.model.findings import Hit, Related
+from hacheck.analysis.match import localhost_per_copy
+from hacheck.model.findings import Hit, Related, Severity
 from hacheck.model.flow import Node
 from hacheck.analysis.paths import describe_paths, hit_paths, input_paths, related_node
 
@@ -139,14 +141,33 @@ def _through_config(found: list) -> list:
     return out
 
 
+_JUDGED_SHARED = (
+    "on HA nothing else runs in a copy's container, so this address must change to a service"
+    " every copy reaches (a broker, database or PLC on its own host) before the flow can run there."
+    " hacheck judges the paths through it as through that one shared service"
+    " (localhost_services: shared): the duplicated-work and client-id findings (HA101, HA103,"
+    " HA105, HA107, HA110-HA112) that reach it assume so. If every copy runs its own service"
+    " beside it on purpose, set localhost_services: per-copy"
+)
+_JUDGED_PER_COPY = (
+    "each copy reaches the service in its own pod or container, not a shared one"
+    " (localhost_services: per-copy). If the service is meant to be shared, give its real"
+    " address; if each copy runs its own on purpose, make sure nothing expects them to agree"
+)
+
+
 def localhost_service(ctx, rule) -> Iterator[Hit]:
     flow = ctx.flow
+    per_copy = localhost_per_copy()
+    judged = _JUDGED_PER_COPY if per_copy else _JUDGED_SHARED
     for n, host in _through_config(_nodes_with(ctx, "host", ("local-service",))):
         users = [u for u in flow.config_users.get(n.id, ()) if flow.runs(u)] if n.is_config else []
         yield Hit(
             n.id,
-            args={"what": host.what or "talks to a service on localhost"},
+            args={"what": host.what or "talks to a service on localhost", "judged": judged},
             related=tuple(Related(u.id, "uses it", u.type, u.name or None, u.line, u.z) for u in users[:20]),
+            # a deployment that runs the service beside each copy has nothing to change
+            severity=Severity.INFO if per_copy else None,
         )
 
 
