@@ -146,6 +146,11 @@ def _by_shape(node: Node, flow: FlowFile) -> Roles:
             return Roles(source=Role("source", "every-copy", "listener", f"reads the serial port '{port}'", assumed=True), host=host, known=False)
         return Roles(effect=Role("effect", "outbound", "command", f"writes to the serial port '{port}'", assumed=True), host=host, known=False)
     wires = node.raw.get("wires")
+    if _emits_on_its_own(node, flow):
+        what = (f"is of the type '{t}', which is not in the effect catalogue: with no wired input and"
+                " wired outputs it is taken to emit on its own in every copy (an event stream, a poller,"
+                " a timer or a server)")
+        return Roles(source=Role("source", "every-copy", "unknown", what, assumed=True), known=False)
     if isinstance(wires, list) and len(wires) == 0:
         what = "not in the effect catalogue; taken as an action because it has no output"
         return Roles(effect=Role("effect", "outbound", "command", what, assumed=True), known=False)
@@ -153,6 +158,33 @@ def _by_shape(node: Node, flow: FlowFile) -> Roles:
         what = "not in the effect catalogue; taken as an action by its name"
         return Roles(effect=Role("effect", "outbound", "command", what, assumed=True), known=False)
     return Roles(known=False)
+
+
+def _emits_on_its_own(node: Node, flow: FlowFile) -> bool:
+    """Nothing wires into it (its own subflow's input port included) and some output is wired."""
+    wires = node.raw.get("wires")
+    if not isinstance(wires, list) or not any(isinstance(p, list) and p for p in wires):
+        return False
+    return node.id not in _wired_into(flow)
+
+
+_WIRED_INTO: "weakref.WeakKeyDictionary[FlowFile, frozenset[str]]" = weakref.WeakKeyDictionary()
+
+
+def _wired_into(flow: FlowFile) -> frozenset[str]:
+    """The ids some node's wire, or a subflow's input port, points at (once per flow)."""
+    got = _WIRED_INTO.get(flow)
+    if got is None:
+        ids: set[str] = set()
+        for n in flow.nodes:
+            for port in n.wires:
+                ids.update(w for w in port if isinstance(w, str))
+        for sf in flow.subflows.values():
+            for port in sf.raw.get("in") or ():
+                if isinstance(port, dict):
+                    ids.update(w.get("id") for w in port.get("wires") or () if isinstance(w, dict))
+        got = _WIRED_INTO[flow] = frozenset(ids)
+    return got
 
 
 # Node-RED's naming convention: "<thing> in" receives, "<thing> out" sends (mqtt out, udp out,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import gc
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from time import perf_counter
 
 from hacheck.model.config import Config
@@ -24,6 +24,8 @@ class FileResult:
     shape: str
     nodes: int
     findings: list[Finding]
+    # running node types the effect catalogue does not know (judged by their shape): type -> count
+    unknown_types: dict[str, int] = field(default_factory=dict)
 
 
 def check_serial(sources, config, rules, suppressor, keep_flows=False, skip_non_flows=False, timings=None):
@@ -89,4 +91,23 @@ def check_one(flow: FlowFile, rules: list[Rule], config: Config, suppressor: Sup
         own = Suppressor(rules, config)
         findings = own.apply(flow, findings) + [f for fs in own.finish().values() for f in fs]
     findings.sort(key=Finding.sort_key)
-    return FileResult(flow.path, flow.shape, len(flow.by_id), findings)
+    return FileResult(flow.path, flow.shape, len(flow.by_id), findings, unknown_types(flow, config))
+
+
+# types that are structure, not nodes that run
+_STRUCTURE = frozenset(("tab", "subflow", "group", "junction", "comment", "unknown"))
+
+
+def unknown_types(flow: FlowFile, config: Config) -> dict[str, int]:
+    """The running node types the catalogue (with the config's `effects:`) does not know."""
+    from hacheck.effects.catalogue import merged
+
+    cat = merged(config.effects)
+    out: dict[str, int] = {}
+    for t, nodes in flow.by_type.items():
+        if t in cat or t in _STRUCTURE or (t.startswith("subflow:") and t[8:] in flow.subflows):
+            continue
+        n = sum(1 for x in nodes if x.id in flow.running)
+        if n:
+            out[t] = n
+    return dict(sorted(out.items()))

@@ -69,7 +69,31 @@ def check_sources(
         results, flows = check_serial(sources, config, rules, suppressor, keep_flows, skip_non_flows, timings)
     suppressor.finish_into(results)  # config entries that matched nothing, across all files
     results.sort(key=lambda r: r.path)
-    return RunResult(results, rules, config, flows, notes=list(suppressor.notes))
+    return RunResult(results, rules, config, flows, notes=list(suppressor.notes) + unknown_types_notes(results))
+
+
+MAX_TYPES_NOTED = 20
+
+
+def unknown_types_notes(results: list[FileResult]) -> list[str]:
+    """One note naming the node types no catalogue entry describes, so the user knows what
+    to catalogue (HA109 and the shape-based guesses rest on them)."""
+    total: dict[str, int] = {}
+    files: dict[str, int] = {}
+    for r in results:
+        for t, n in r.unknown_types.items():
+            total[t] = total.get(t, 0) + n
+            files[t] = files.get(t, 0) + 1
+    if not total:
+        return []
+    ranked = sorted(total, key=lambda t: (-total[t], t))
+    shown = ", ".join(f"'{t}' ({total[t]} node{'s' if total[t] != 1 else ''})" for t in ranked[:MAX_TYPES_NOTED])
+    more = f" and {len(ranked) - MAX_TYPES_NOTED} more" if len(ranked) > MAX_TYPES_NOTED else ""
+    return [
+        f"{len(ranked)} node type{'s' if len(ranked) != 1 else ''} not in the effect catalogue, judged by their shape"
+        f" (hacheck explain HA109): {shown}{more}. Describe them under `effects:` in the configuration"
+        " (`hacheck catalogue draft <module folder>` drafts an entry)."
+    ]
 
 
 def lint_paths(paths: list[str], config: Config | None = None, **kw) -> RunResult:
