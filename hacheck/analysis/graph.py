@@ -38,6 +38,7 @@ class FlowGraph:
         self.flow = flow
         self._nx = None
         self._pred: dict[str, list[str]] | None = None
+        self.dead_ports: dict[str, set[int]] = {}  # switch vertex -> outputs no message can take
         self.succ: dict[str, dict[str, list[dict]]] = {}
         self.vertices_of: dict[str, list[str]] = defaultdict(list)
         self._build()
@@ -196,6 +197,24 @@ class FlowGraph:
         for u, v in sorted(self._link_pairs):
             self.add_edge(u, v, kind="link")
         self._add_return_edges()
+        self._drop_dead_switch_ports()
+
+    def _drop_dead_switch_ports(self) -> None:
+        """A switch output that no arriving message can take is no path (topics.py)."""
+        from hacheck.analysis.topics import dead_switch_ports
+
+        dead = dead_switch_ports(self)
+        for v, ports in dead.items():
+            out = self.succ[v]
+            for w in list(out):
+                kept = [e for e in out[w] if e.get("port") not in ports]
+                if kept:
+                    out[w] = kept
+                else:
+                    del out[w]
+        if dead:
+            self._pred = None
+            self.dead_ports = dead
 
     def _is_flow_node(self, n: Node) -> bool:
         return n.id in self.flow.running and n.type not in _NOT_VERTICES and not n.is_config

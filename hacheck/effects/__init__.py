@@ -7,6 +7,8 @@ for all nodes at once. `Effects` ties them to one checked flow (`RuleContext.eff
 
 from __future__ import annotations
 
+import re
+
 from hacheck.effects import roles as _roles
 from hacheck.effects.reach import Reach, count, nearest
 from hacheck.analysis.graph import SEP
@@ -54,7 +56,10 @@ class Effects:
                 r = self._by_fields.get(key) if key is not None else None
                 if r is None:
                     r = _roles.of(node, self.flow, self.catalogue)
-                    if _roles.same_for_every_node(t, self.catalogue.get(t)):
+                    if _sql_from_topic(node):  # judged by the nodes before it, node by node
+                        if r.effect is not None and self._selects(node):
+                            r = _roles.Roles(r.source, None, r.passes, r.host, r.session)
+                    elif _roles.same_for_every_node(t, self.catalogue.get(t)):
                         self._by_type[t] = r
                     elif t == "http request" and node.raw.get("method") == "use" and r.effect is not None and self._reads(node):
                         r = _roles.Roles(r.source, None, r.passes, r.host, r.session)
@@ -117,6 +122,32 @@ class Effects:
                 return False
         as_static = Node({**node.raw, "method": "GET", "url": " ".join(urls)}, node.id, node.type, node.index)
         return _roles.of(as_static, self.flow, self.catalogue).effect is None
+
+    def _selects(self, node: Node) -> bool:
+        """A database node that runs the SQL in msg.topic: every node just before it sets
+        msg.topic to a query that only reads (SELECT, SHOW, ...), in function code, a change
+        rule or a template. Taken as a write otherwise, as the catalogue says."""
+        from hacheck.analysis.js import assigned_strings
+
+        before = {u.rpartition(SEP)[2] for v in self.graph.vertices_of.get(node.id, ()) for u in self.graph.pred.get(v, ())}
+        if not before:
+            return False
+        for nid in before:
+            n = self.flow.by_id[nid]
+            if n.type == "function":
+                queries = assigned_strings(n.raw.get("func") or "", "msg", "topic", True)
+            elif n.type == "change":
+                queries = tuple(str(r.get("to")) for r in n.raw.get("rules") or ()
+                                if isinstance(r, dict) and r.get("t") == "set" and r.get("pt") == "msg" and r.get("p") == "topic" and r.get("tot") == "str")
+            elif n.type == "template" and n.raw.get("field") == "topic" and n.raw.get("fieldType", "msg") == "msg":
+                queries = (str(n.raw.get("template") or ""),)
+            else:
+                return False
+            # all the text the node can put there, in order: a write anywhere makes it a write
+            text = " ".join(queries or ())
+            if not _READ_ONLY_SQL.match(text) or _WRITE_SQL.search(text):
+                return False
+        return True
 
     def _types(self, want) -> list[str]:
         """The node types of this flow for which `want(entry)` holds; `None` stands for a
@@ -282,6 +313,21 @@ def _with_event_hops(graph, flow: FlowFile) -> tuple[dict[str, list[str]], set[t
             pred[c] = list(pred.get(c, ())) + extra
             hops.update((v, c) for v in extra)
     return pred, hops
+
+
+# database nodes whose SQL comes from msg.topic (node-red-node-mysql always; sqlite and
+# postgresql when set so), judged by the queries the nodes before them set
+_READ_ONLY_SQL = re.compile(r"(?is)^\s*(select|show|describe|desc|explain|pragma|with)\b")
+_WRITE_SQL = re.compile(r"(?i)\b(insert|update|delete|replace|merge|create|drop|alter|truncate|grant)\b")
+
+
+def _sql_from_topic(node: Node) -> bool:
+    t = node.type
+    if t == "mysql":
+        return True
+    if t == "sqlite":
+        return node.raw.get("sqlquery", "msg.topic") == "msg.topic"
+    return False
 
 
 def _add_local_broker_hops(pred: dict[str, list[str]], graph, flow: FlowFile) -> None:

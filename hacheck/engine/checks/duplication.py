@@ -38,9 +38,29 @@ def outbound(ctx, node: Node, ignore: tuple[str, ...] = ()) -> Reached | None:
         # its effect is what an input makes it do (a KNX node writes what it is sent, not the
         # telegrams it hears): its own events do not reach it
         found = [(t, p) for t, p in found if not (t == node.id and len(p) == 1)]
+    if found:
+        found = _feasible(ctx, node, found)
     if not found:
         return None
     return Reached(tuple((t, tuple(p)) for t, p in found))
+
+
+def _feasible(ctx, node: Node, found: list) -> list:
+    """The effects found, less those whose every path crosses a switch output that none of
+    this node's own messages can take (analysis/topics.py; the graph already drops the
+    outputs that no message of any source can take)."""
+    from hacheck.analysis.topics import reach_of_source, tested_switches
+
+    g = ctx.graph
+    switches = tested_switches(g)
+    if not switches:
+        return found
+    ids = {v.rpartition("\x1f")[2] for vs in switches.values() for v in vs}
+    if not any(step in ids for _, path in found for step in path):
+        return found
+    starts = tuple(g.vertices_of.get(node.id, ()))
+    reach = reach_of_source(g, starts)
+    return [(t, p) for t, p in found if any(v in reach for v in g.vertices_of.get(t, ()))]
 
 
 def with_splits(ctx, node: Node, reached: Reached) -> Reached:
