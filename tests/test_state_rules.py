@@ -262,6 +262,7 @@ def test_json_report_has_input_paths_and_related_readers(tmp_path):
         tab(),
         http("in", ["f"], url="/count"),
         fn("f", "flow.set('count', (flow.get('count') || 0) + 1);\nreturn msg;", name="count"),
+        http("rin", ["r"], url="/report"),
         fn("r", "msg.payload = flow.get('count');\nreturn msg;", name="report"),
     ]
     path = tmp_path / "flows.json"

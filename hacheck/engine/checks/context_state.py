@@ -72,6 +72,18 @@ def context_index(ctx) -> ContextIndex:
     return idx
 
 
+# nodes that only act on a message that arrives: with nothing wired, linked or hooked into
+# them, their message-time context uses never run (a function's On Start/Stop code still does)
+_ON_MESSAGE_ONLY = frozenset(("function", "change", "template", "switch"))
+
+
+def _fed(ctx, node: Node) -> bool:
+    """Some wire, link, subflow port or catch/status/complete hook can bring it a message."""
+    g = ctx.graph
+    pred = g.pred
+    return any(pred.get(v) for v in g.vertices_of.get(node.id, ()))
+
+
 def _build_index(ctx) -> ContextIndex:
     by_node: dict[str, list[Access]] = {}
     mutations: dict[str, list] = {}
@@ -81,6 +93,9 @@ def _build_index(ctx) -> ContextIndex:
             continue
         found: list[Access] = []
         t = node.type
+        unfed = t in _ON_MESSAGE_ONLY and not _fed(ctx, node)
+        if unfed and t != "function":
+            continue
         if t == "function":
             for f in CODE_FIELDS:
                 src = node.raw.get(f)
@@ -89,6 +104,8 @@ def _build_index(ctx) -> ContextIndex:
                 res = ctx.js(node, f)
                 if res.error:
                     errors.append((node, f, res.error))
+                if unfed and f == "func":
+                    continue  # still parsed: HA200 says when hacheck cannot read it
                 for a in res.accesses:
                     found.append(Access(node, a.scope, a.op, a.keys, a.dynamic_key, a.store, f, f"/{f}", a.line))
                 if res.mutations and f == "func":  # On Start/Stop code runs alike on every copy

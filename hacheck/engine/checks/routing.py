@@ -427,7 +427,9 @@ def dashboard_in_ha(ctx, rule) -> Iterator[Hit]:
     if not types:
         return
     # config nodes (ui_base, ui_tab, ui-page, ui-group, ...) run only because widgets use them
-    widgets = [n for n in ctx.nodes(*types) if not n.is_config]
+    widgets = [n for n in ctx.nodes(*types) if not n.is_config and _registers(flow, n)]
+    if not widgets:
+        return
     per_widget = bool(ctx.config.rule_options(rule).get("per_widget"))
     if per_widget:
         for w in widgets:
@@ -450,6 +452,21 @@ def dashboard_in_ha(ctx, rule) -> Iterator[Hit]:
                   "widgets": shown, "kinds": " and ".join(kinds)},
             related=tuple(_related(flow, w, "dashboard node") for w in members),
         )
+
+
+def _registers(flow, w: Node) -> bool:
+    """A Dashboard 1 widget with a group starts only when its ui_group and that group's ui_tab
+    exist (node-red-dashboard nodes/ui_*.js: `if (!group) { return; }`, then the same for the
+    tab); without them the node is created but never joins the dashboard."""
+    if not w.type.startswith("ui_") or "group" not in w.raw:
+        return True
+    group = flow.by_id.get(w.raw.get("group")) if isinstance(w.raw.get("group"), str) else None
+    if group is None or group.type != "ui_group":
+        # dashboard 2.0's widgets named their ui_tab directly (`tab`), and some still run there
+        old = flow.by_id.get(w.raw.get("tab")) if isinstance(w.raw.get("tab"), str) else None
+        return old is not None and old.type == "ui_tab"
+    tab = flow.by_id.get(group.raw.get("tab")) if isinstance(group.raw.get("tab"), str) else None
+    return tab is not None and tab.type == "ui_tab"
 
 
 def _where(flow, n: Node) -> str:
