@@ -169,3 +169,23 @@ def pytest_terminal_summary(terminalreporter) -> None:
         skipped = [r for r in terminalreporter.stats.get("skipped", []) if missing and missing in str(r.longrepr)]
         if skipped:
             terminalreporter.write_line(f"SKIPPED {len(skipped)} {name} tests: {missing}", yellow=True, bold=True)
+
+
+def code_blocks(path: Path, lang: str, section: str | None = None) -> list[str]:
+    """The fenced ```lang blocks of a Markdown page (of one section, from the heading named
+    `section` to the next heading of its level), as the page shows them: the tests of the
+    README's and the docs' snippets read them from the page, so a snippet cannot drift from
+    what is tested."""
+    import re
+
+    text = path.read_text("utf-8")
+    if section is not None:
+        m = re.search(rf"^(#+) {re.escape(section)}\n", text, re.M)
+        assert m, f"{path.name}: no heading {section!r}"
+        rest = text[m.end():]
+        end = re.search(rf"^#{{1,{len(m.group(1))}}} ", rest, re.M)
+        # a heading only outside code: a '# comment' line inside a block is not one
+        while end and rest[:end.start()].count("```") % 2:
+            end = re.compile(rf"^#{{1,{len(m.group(1))}}} ", re.M).search(rest, end.end())
+        text = rest[:end.start()] if end else rest
+    return re.findall(rf"^```{lang}\n(.*?)^```", text, re.M | re.S)

@@ -16,7 +16,7 @@ import pytest
 from ruamel.yaml import YAML
 
 from hacheck import __version__
-from tests.conftest import FIXTURES, REPO
+from tests.conftest import FIXTURES, REPO, code_blocks
 
 ACTION = YAML(typ="safe").load((REPO / "action.yml").read_text("utf-8"))
 SARIF_SCHEMA = REPO / "tests" / "schemas" / "sarif-schema-2.1.0.json"
@@ -121,3 +121,22 @@ def test_an_input_cannot_become_shell_code(installed, tmp_path):
     p = check(installed, cwd, paths="flows $(touch pwned) ;touch pwned2")
     assert not (cwd / "pwned").exists() and not (cwd / "pwned2").exists()
     assert p.returncode != 0  # the odd words are taken as paths that do not exist
+
+
+@pytest.mark.parametrize("page", ["README.md", "docs/ci.md"])
+def test_the_shown_workflow_runs_the_action_as_shown(installed, tmp_path, page):
+    """The workflow the page shows: its hacheck step names this version and, run with the
+    `with:` it shows, fails on the example flow with annotations (and the SARIF file it asks for)."""
+    (block,) = [b for b in code_blocks(REPO / page, "yaml") if "# .github/workflows/hacheck.yml" in b]
+    steps = next(iter(YAML(typ="safe").load(block)["jobs"].values()))["steps"]
+    (step,) = [s for s in steps if s.get("uses", "").startswith("hacheck/hacheck@")]
+    assert step["uses"] == f"hacheck/hacheck@v{__version__}"
+    given = step.get("with", {})
+    cwd = project(tmp_path, "example/flows.json")
+    assert given["paths"].rstrip("/") == "flows"
+    p = check(installed, cwd, **given)
+    assert p.returncode == 1, p.stdout + p.stderr
+    assert "::error " in p.stdout and "HA101" in p.stdout
+    if "sarif-file" in given:
+        sarif = json.loads((cwd / given["sarif-file"]).read_text("utf-8"))
+        assert {r["ruleId"] for r in sarif["runs"][0]["results"]} >= {"HA101"}

@@ -12,7 +12,6 @@ from hacheck.analysis import match
 from hacheck.engine.catalog import CatalogError, bundled_rules_dir, load_catalog, load_dir, rule_schema
 from hacheck.engine.checks import CHECKS
 from hacheck.model.config import Config
-from hacheck.reporters.docs import catalogue_markdown
 from hacheck.load.loader import parse_bytes
 from hacheck.run.runner import check_one
 from tests.conftest import REPO, assert_clean_error, run_cli
@@ -63,14 +62,6 @@ def test_rule_example_ok_does_not_fire(rule):
 def test_every_registered_check_is_used_by_a_rule():
     used = {r.impl for r in RULES if r.impl}
     assert used == set(CHECKS)
-
-
-def test_docs_rules_md_is_up_to_date():
-    path = REPO / "docs" / "rules.md"
-    expected = catalogue_markdown(RULES)
-    assert path.is_file() and path.read_text("utf-8") == expected, (
-        "docs/rules.md is out of date: run `python -m hacheck.reporters.docs > docs/rules.md`"
-    )
 
 
 def test_rules_command_lists_the_catalogue_as_json():

@@ -15,7 +15,6 @@ import pytest
 
 from hacheck.model.config import Config
 from hacheck.engine.context import RuleContext
-from hacheck.reporters.docs import effects_markdown
 from hacheck.effects.catalogue import (
     EffectsError,
     _files,
@@ -60,11 +59,6 @@ def test_a_file_that_breaks_the_schema_is_a_clear_error(tmp_path):
     (tmp_path / "other.yaml").write_text("package: z\nchecked: y\ntypes:\n  mqtt in:\n    doc: A first description.\n    neutral: true\n")
     with pytest.raises(EffectsError, match="already described in bad.yaml"):
         load_dir(tmp_path)
-
-
-def test_docs_effects_md_is_up_to_date():
-    current = (REPO / "docs" / "effects.md").read_text("utf-8")
-    assert current == effects_markdown(CATALOGUE), "regenerate: python -m hacheck.reporters.docs effects > docs/effects.md"
 
 
 def test_the_contrib_types_real_flows_use_most_are_covered(corpus):

@@ -184,3 +184,32 @@ def test_fix_hook_repairs_the_flow_then_passes(tmp_path, hook_repo, pre_commit_h
     second = _run(root, pre_commit_home)
     assert second.returncode == 0, second.out
     assert "Passed" in second.out, second.out
+
+
+@pytest.mark.parametrize("page", ["README.md", "docs/ci.md"])
+def test_the_shown_config_fixes_then_checks(tmp_path, hook_repo, pre_commit_home, page):
+    """The .pre-commit-config.yaml the page shows, run as shown; only the repository and its
+    rev point at this checkout's copy (the released tag is not reachable here)."""
+    from ruamel.yaml import YAML
+
+    from hacheck import __version__
+    from hacheck.util.project import urls
+    from tests.conftest import code_blocks
+
+    (block,) = [b for b in code_blocks(REPO / page, "yaml") if ".pre-commit-config.yaml" in b]
+    config = YAML(typ="safe").load(block)
+    (entry,) = config["repos"]
+    assert entry["repo"] == urls()["Repository"] and entry["rev"] == f"v{__version__}"
+    assert [h["id"] for h in entry["hooks"]] == ["hacheck-fix", "hacheck"]
+    repo_path, sha = hook_repo
+    root = _flows_repo(tmp_path / "flows", hook_repo, {"flows.json": UNREADY, "package.json": {"name": "my-flows"}})
+    shown = block.replace(entry["repo"], json.dumps(str(repo_path))).replace(f"rev: {entry['rev']}", f"rev: {sha}")
+    (root / ".pre-commit-config.yaml").write_text(shown, "utf-8")
+    _git(root, "add", "-A")
+    first = _run(root, pre_commit_home)
+    assert first.returncode == 1 and "files were modified by this hook" in first.out, first.out
+    (topic,) = [n["topic"] for n in json.loads((root / "flows.json").read_text("utf-8")) if n["type"] == "mqtt in"]
+    assert topic.startswith("$share/") and topic.endswith("/jobs/#"), topic
+    _git(root, "add", "-A")
+    second = _run(root, pre_commit_home)
+    assert second.returncode == 0 and "Failed" not in second.out, second.out

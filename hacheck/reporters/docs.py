@@ -1,8 +1,13 @@
-"""Rule documentation, rendered from the catalogue: `hacheck explain` and docs/rules.md."""
+"""Rule documentation, rendered from the catalogue: `hacheck explain` and the generated pages of
+the documentation site (docs/rules.md, docs/rules/<ID>-<name>.md, docs/effects.md).
+
+`python -m hacheck.reporters.docs` writes every generated page; `--check` names the stale ones.
+"""
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 
 def _pretty(example: str) -> str:
@@ -106,25 +111,56 @@ def _roles_section(r, heading: str) -> list[str]:
     return lines
 
 
+REGENERATE = "python -m hacheck.reporters.docs"
+RULE_PAGES = "rules"  # docs/rules/<ID>-<name>.md, one page per rule
+
+
+def rule_page(r) -> str:
+    """The rule's own page, relative to docs/ (named like its file in rules/)."""
+    return f"{RULE_PAGES}/{r.id}-{r.name}.md"
+
+
+def rule_page_markdown(r) -> str:
+    """One rule's page: what `hacheck explain` prints, and the way back to the list."""
+    source = Path(r.source).name if r.source else f"{r.id}-{r.name}.yaml"
+    return rule_markdown(r) + (
+        f"\n---\n\n[All rules](../rules.md) · generated from `rules/{source}` by `{REGENERATE}`\n"
+    )
+
+
 def catalogue_markdown(rules) -> str:
+    """The rule list. Every rule keeps a section here under its own heading: the reports link
+    to docs/rules.md#<id>-<name>, and that anchor must land on the rule."""
     lines = [
         "# hacheck rules",
         "",
-        "Generated from `rules/*.yaml` by `python -m hacheck.reporters.docs`; a test fails when this file is out of date.",
+        f"Generated from `rules/*.yaml` by `{REGENERATE}`; a test fails when this page or a rule's page is out of date.",
+        "Each rule has its own page (what it flags, why it breaks under HA, examples, what to use",
+        "instead); `hacheck explain ID` prints the same text.",
         "",
         "| id | name | severity | category | autofix |",
         "|---|---|---|---|---|",
     ]
     for r in rules:
-        lines.append(f"| [{r.id}](#{r.doc_anchor}) | {r.name} | {r.severity} | {r.category} | {'yes' if r.fixable else 'no'} |")
+        lines.append(f"| [{r.id}]({rule_page(r)}) | {r.name} | {r.severity} | {r.category} | {'yes' if r.fixable else 'no'} |")
     lines += [
         "",
         "HC000 internal-rule-error (error) is reported by the engine when a rule crashes on a file; the other rules still run.",
-        "",
     ]
     for r in rules:
-        lines.append(rule_markdown(r, heading="##"))
-    return "\n".join(lines)
+        lines += [
+            "",
+            f"## {r.id} {r.name}",
+            "",
+            f"Severity: {r.severity} · Category: {r.category} · Status: {r.status} · Autofix: {'yes' if r.fixable else 'no'}",
+            "",
+            r.docs["what"].strip(),
+            "",
+            f"**Use instead:** {r.docs['use_instead'].strip()}",
+            "",
+            f"[{r.id} {r.name}: why it breaks under HA, examples, autofix]({rule_page(r)})",
+        ]
+    return "\n".join(lines) + "\n"
 
 
 # --- the effect catalogue ----------------------------------------------------------------------
@@ -162,7 +198,7 @@ def effects_markdown(catalogue: dict[str, dict]) -> str:
     lines = [
         "# The effect catalogue",
         "",
-        "Generated from `rules/effects/*.yaml` by `python -m hacheck.reporters.docs effects`; a test fails when",
+        "Generated from `rules/effects/*.yaml` by `python -m hacheck.reporters.docs`; a test fails when",
         "this file is out of date. What each node type does to the world when every copy of an HA",
         "instance runs it: where messages start (source), what a message does on arrival (effect),",
         "whether it goes on (passes), what binds it to the host or to a session. The first entry of",
@@ -184,19 +220,6 @@ def _anchor(text: str) -> str:
     return "".join(c for c in text.lower().replace(" ", "-") if c.isalnum() or c in "-_")
 
 
-if __name__ == "__main__":  # python -m hacheck.reporters.docs > docs/rules.md
-    import sys
-
-    if sys.argv[1:] == ["effects"]:  # python -m hacheck.reporters.docs effects > docs/effects.md
-        from hacheck.effects.catalogue import bundled
-
-        sys.stdout.write(effects_markdown(bundled()))
-    else:
-        from hacheck.engine.catalog import load_catalog
-
-        sys.stdout.write(catalogue_markdown(load_catalog()))
-
-
 def rule_summary(r) -> dict:
     """One rule as `hacheck rules -f json` and `hacheck serve` list it."""
     import os
@@ -216,3 +239,77 @@ def rule_summary(r) -> dict:
 def find_rule(rules, key: str):
     """The rule named by id (any case) or name, as `hacheck explain` and `hacheck serve` take it."""
     return next((r for r in rules if r.id == key.upper() or r.name == key), None)
+
+
+# --- the generated pages ------------------------------------------------------------------------
+
+
+def generated_pages(rules=None, catalogue=None) -> dict[str, str]:
+    """Every generated page of the documentation site: path relative to docs/ -> text."""
+    if rules is None:
+        from hacheck.engine.catalog import load_catalog
+
+        rules = load_catalog()
+    if catalogue is None:
+        from hacheck.effects.catalogue import bundled
+
+        catalogue = bundled()
+    pages = {"rules.md": catalogue_markdown(rules), "effects.md": effects_markdown(catalogue)}
+    pages.update((rule_page(r), rule_page_markdown(r)) for r in rules)
+    return pages
+
+
+def stale_pages(docs_dir: Path, pages: dict[str, str]) -> list[str]:
+    """The pages that differ from what the catalogue gives, are missing, or belong to no rule."""
+    stale = [p for p, text in pages.items() if not (docs_dir / p).is_file() or (docs_dir / p).read_text("utf-8") != text]
+    rule_dir = docs_dir / RULE_PAGES
+    if rule_dir.is_dir():
+        stale += sorted(f"{RULE_PAGES}/{f.name}" for f in rule_dir.glob("*.md") if f"{RULE_PAGES}/{f.name}" not in pages)
+    return sorted(stale)
+
+
+def write_pages(docs_dir: Path, pages: dict[str, str]) -> list[str]:
+    """Writes the stale pages and removes the pages of rules that no longer exist."""
+    changed = stale_pages(docs_dir, pages)
+    for p in changed:
+        target = docs_dir / p
+        if p not in pages:
+            target.unlink()
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with open(target, "w", encoding="utf-8", newline="\n") as f:
+            f.write(pages[p])
+    return changed
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+    import sys
+
+    ap = argparse.ArgumentParser(prog=REGENERATE, description="Write the generated pages of the documentation site.")
+    ap.add_argument("legacy", nargs="?", choices=["effects"], help="print only the effect catalogue page on stdout (as before)")
+    ap.add_argument("--docs-dir", default="docs", type=Path, help="the site's sources (default: docs)")
+    ap.add_argument("--check", action="store_true", help="change nothing; exit 1 naming every stale page")
+    a = ap.parse_args(argv)
+    if a.legacy == "effects":
+        from hacheck.effects.catalogue import bundled
+
+        sys.stdout.write(effects_markdown(bundled()))
+        return 0
+    if not a.docs_dir.is_dir():
+        print(f"{REGENERATE}: {a.docs_dir}: no such directory (run it at the top of the checkout)", file=sys.stderr)
+        return 2
+    pages = generated_pages()
+    # messages go to stderr: the old `... > docs/rules.md` must not get them in the page
+    if a.check:
+        stale = stale_pages(a.docs_dir, pages)
+        for p in stale:
+            print(f"{a.docs_dir / p}: out of date (run `{REGENERATE}`)", file=sys.stderr)
+        return 1 if stale else 0
+    changed = write_pages(a.docs_dir, pages)
+    print(f"{REGENERATE}: {len(pages)} generated pages, {len(changed)} written or removed", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from hacheck.deploy.targets_file import TargetsError, load_targets, targets_schema
+from tests.conftest import code_blocks
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -84,11 +85,11 @@ def test_every_key_of_both_kinds_loads_and_paths_are_relative_to_the_file(tmp_pa
 
 
 def test_docs_example_is_valid(tmp_path):
-    """The targets file in the README's deploy section is the one users copy: it must load."""
-    text = (REPO / "README.md").read_text().split("## Gate your deploy pipeline", 1)[1]
-    block = text.split("```yaml\n", 1)[1].split("```", 1)[0]
+    """The targets file of docs/deploy.md's complete example is the one users copy: it must load."""
+    block = code_blocks(REPO / "docs" / "deploy.md", "yaml", "A complete example")[0]
+    assert block.startswith("# where `hacheck deploy` may deploy")
     tf = load(tmp_path, block)
-    assert tf.targets
+    assert set(tf.targets) == {"prod", "flowfuse-prod"}
 
 
 @pytest.mark.parametrize("text, expected", [
