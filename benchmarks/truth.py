@@ -178,8 +178,12 @@ def judge(lf: Labelled, f: dict) -> str:
     if same:
         lab = same[0]
         return "debatable" if lab.debatable else ("tp" if lab.expect == "fire" else "fp")
-    if lf.corpus != "corpus" and any(lab.node == f["node"] and lab.expect == "fire" and not lab.debatable for lab in lf.labels):
-        return "tp"
+    if lf.corpus != "corpus":
+        fires = [lab for lab in lf.labels if lab.node == f["node"] and lab.expect == "fire"]
+        if any(not lab.debatable for lab in fires):
+            return "tp"
+        if fires:
+            return "debatable"  # the labeller saw a hazard here that could be judged either way
     return "unlabelled"
 
 
