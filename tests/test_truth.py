@@ -10,7 +10,8 @@ Each labelled flow is checked with the rules in scope.
   its node or among its related nodes, no `silent` label may be found, and every warning or
   error finding must be judged by a label.
 A new false positive or a new miss fails here, with the label's reason in the message. In each
-set of labels, every warning- and error-level rule must be right at least 90% of the time.
+set of labels, every warning- and error-level rule with at least 10 judged findings there must
+be right at least 90% of the time, and every one over all sets together.
 """
 
 from __future__ import annotations
@@ -116,17 +117,34 @@ def test_findings_match_the_labels(labelled, request, catalog):
 
 
 SETS = sorted({lf.group for lf in LABELLED})
+# A precision on fewer findings than this says little (one false positive in four is 75%);
+# such rules are held over all sets together instead, and benchmarks.truth prints each figure
+MIN_JUDGED = 10
+
+
+def _precision(labelled, request, catalog) -> dict:
+    found = {lf.name: _findings(_folder(lf, request), lf.name, catalog) for lf in labelled}
+    return finding_precision(labelled, found)
 
 
 @pytest.mark.parametrize("group", SETS, ids=[g or "corpus" for g in SETS])
 def test_warning_and_error_rules_are_precise_on_each_labelled_set(group, request, catalog):
-    labelled = [lf for lf in LABELLED if lf.group == group]
-    found = {lf.name: _findings(_folder(lf, request), lf.name, catalog) for lf in labelled}
     naming = {r.id for r in catalog if r.severity.name.lower() in NAMING}
     measured = 0
-    for rule, c in finding_precision(labelled, found).items():
+    for rule, c in _precision([lf for lf in LABELLED if lf.group == group], request, catalog).items():
+        judged = c["tp"] + c["fp"]
+        if rule in naming and judged >= MIN_JUDGED:
+            measured += 1
+            assert c["tp"] / judged >= MIN_PRECISION, f"{rule}: precision {c['tp']}/{judged} on the set {group or 'corpus'}"
+    assert measured >= 2  # every set has rules with enough findings to judge
+
+
+def test_warning_and_error_rules_are_precise_over_all_labelled_sets(request, catalog):
+    naming = {r.id for r in catalog if r.severity.name.lower() in NAMING}
+    measured = 0
+    for rule, c in _precision(LABELLED, request, catalog).items():
         judged = c["tp"] + c["fp"]
         if rule in naming and judged:
             measured += 1
-            assert c["tp"] / judged >= MIN_PRECISION, f"{rule}: precision {c['tp']}/{judged} on the set {group or 'corpus'}"
-    assert measured >= 4  # every set has findings of several rules to judge
+            assert c["tp"] / judged >= MIN_PRECISION, f"{rule}: precision {c['tp']}/{judged} over every labelled set"
+    assert measured >= 8

@@ -1133,3 +1133,34 @@ def analyze(source: Any) -> JsAnalysis:
 
 analyze.cache_clear = _analyze_cached.cache_clear  # type: ignore[attr-defined]
 analyze.cache_info = _analyze_cached.cache_info  # type: ignore[attr-defined]
+
+
+def passes_nothing(source: str) -> bool:
+    """Function code that can never pass a message on: every `return` returns nothing, `null`
+    or `undefined`, and nothing calls `send`. False when in doubt (unparsable code)."""
+    if not isinstance(source, str) or "send" in source:
+        return False
+    data = _WRAP_HEAD + source.encode("utf-8", "surrogatepass") + _WRAP_TAIL
+    tree = _parse(data)
+    if tree is None or _first_error(tree.root_node) is not None:
+        return False
+    root = tree.root_node
+    wrapper = next((c for c in root.named_children if c.type == "function_declaration"), None)
+    body = wrapper.child_by_field_name("body") if wrapper is not None else None
+    if body is None:
+        return False
+    stack = [body]
+    while stack:
+        n = stack.pop()
+        if n.type in _NESTED_FUNCTIONS:
+            continue  # a helper's return is not the node's
+        if n.type == "return_statement":
+            args = [c for c in n.named_children if c.type != "comment"]
+            if args and not (args[0].type in ("null", "undefined") or _text(data, args[0]) == "undefined"):
+                return False
+        stack.extend(n.children)
+    return True
+
+
+_NESTED_FUNCTIONS = frozenset(("function_declaration", "function_expression", "function", "arrow_function",
+                               "method_definition", "generator_function_declaration", "generator_function"))

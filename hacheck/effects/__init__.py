@@ -127,12 +127,18 @@ class Effects:
         """A database node that runs the SQL in msg.topic: every node just before it sets
         msg.topic to a query that only reads (SELECT, SHOW, ...), in function code, a change
         rule or a template. Taken as a write otherwise, as the catalogue says."""
+        before = {u.rpartition(SEP)[2] for v in self.graph.vertices_of.get(node.id, ()) for u in self.graph.pred.get(v, ())}
+        return bool(before) and all(self.sets_read_only_query(nid) for nid in before)
+
+    def reads_after(self, node: Node, before: str) -> bool:
+        """A database node that runs the SQL in msg.topic, reached from the node `before`,
+        which sets a read-only query: on that path it reads, whatever its other inputs send."""
+        return _sql_from_topic(node) and self.sets_read_only_query(before)
+
+    def sets_read_only_query(self, nid: str) -> bool:
         from hacheck.analysis.js import assigned_strings
 
-        before = {u.rpartition(SEP)[2] for v in self.graph.vertices_of.get(node.id, ()) for u in self.graph.pred.get(v, ())}
-        if not before:
-            return False
-        for nid in before:
+        if True:
             n = self.flow.by_id[nid]
             if n.type == "function":
                 queries = assigned_strings(n.raw.get("func") or "", "msg", "topic", True)
@@ -145,9 +151,7 @@ class Effects:
                 return False
             # all the text the node can put there, in order: a write anywhere makes it a write
             text = " ".join(queries or ())
-            if not _READ_ONLY_SQL.match(text) or _WRITE_SQL.search(text):
-                return False
-        return True
+            return bool(_READ_ONLY_SQL.match(text)) and not _WRITE_SQL.search(text)
 
     def _types(self, want) -> list[str]:
         """The node types of this flow for which `want(entry)` holds; `None` stands for a
@@ -316,7 +320,7 @@ def _with_event_hops(graph, flow: FlowFile) -> tuple[dict[str, list[str]], set[t
 
 
 # database nodes whose SQL comes from msg.topic (node-red-node-mysql always; sqlite and
-# postgresql when set so), judged by the queries the nodes before them set
+# mssql-plus when set so), judged by the queries the nodes before them set
 _READ_ONLY_SQL = re.compile(r"(?is)^\s*(select|show|describe|desc|explain|pragma|with)\b")
 _WRITE_SQL = re.compile(r"(?i)\b(insert|update|delete|replace|merge|create|drop|alter|truncate|grant)\b")
 
@@ -327,6 +331,10 @@ def _sql_from_topic(node: Node) -> bool:
         return True
     if t == "sqlite":
         return node.raw.get("sqlquery", "msg.topic") == "msg.topic"
+    if t == "MSSQL":  # node-red-contrib-mssql-plus, query mode, the SQL in msg.topic
+        raw = node.raw
+        mode = raw.get("modeOptType", raw.get("modeOpt"))
+        return mode in (None, "query", "queryMode") and raw.get("queryOpt") == "topic" and raw.get("queryOptType", "msg") == "msg"
     return False
 
 

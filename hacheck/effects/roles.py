@@ -214,10 +214,16 @@ def local_broker(broker: Node) -> bool:
 
 
 def function_passes(node: Node) -> bool:
-    """Code that neither returns nor sends passes nothing on (an empty body); the words
-    anywhere in the code, comments included, are taken as passing: never a path lost."""
+    """Code that neither returns nor sends passes nothing on (an empty body), nor code whose
+    every `return` gives null and that never calls `send`; in doubt (unparsable code) it
+    passes: never a path lost."""
     code = node.raw.get("func")
-    return not isinstance(code, str) or "return" in code or "send" in code
+    if not isinstance(code, str) or not ("return" in code or "send" in code):
+        return not isinstance(code, str)
+    # returns that all give null (a function that only updates context or logs) pass nothing
+    from hacheck.analysis.js import passes_nothing
+
+    return not passes_nothing(code)
 
 
 def condition_fields(t: str, entry: dict | None) -> tuple[str, ...] | None:

@@ -39,6 +39,9 @@ def outbound(ctx, node: Node, ignore: tuple[str, ...] = ()) -> Reached | None:
         # telegrams it hears): its own events do not reach it
         found = [(t, p) for t, p in found if not (t == node.id and len(p) == 1)]
     if found:
+        # a query database reached from a node that sets a read-only query reads on that path
+        found = [(t, p) for t, p in found if not (len(p) >= 2 and eff.reads_after(ctx.flow.by_id[t], p[-2]))]
+    if found:
         found = _feasible(ctx, node, found)
     if not found:
         return None
