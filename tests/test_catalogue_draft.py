@@ -80,7 +80,8 @@ def test_a_timer_node_is_an_every_copy_timer_with_its_line(tmp_path):
     })
     types, text = _entries(root)
     assert list(types) == ["tick"]
-    assert types["tick"]["source"] == [{"kind": "every-copy", "class": "timer", "what": "sends on a timer"}]
+    # the field that looks like its period is quoted
+    assert types["tick"]["source"] == [{"kind": "every-copy", "class": "timer", "what": "sends every {f[every]}"}]
     line = _line_of(root / "demo.js", "node.timer = setInterval")
     assert f"# timer: demo.js:{line} setInterval()" in text
     # the comment and the string that mention setInterval are not evidence
@@ -253,6 +254,49 @@ def test_a_node_with_no_evidence_is_neutral_and_says_why(tmp_path):
     assert "no timer, connection, server, file write, device or session found" in text
 
 
+def test_types_registered_by_a_required_file_and_a_settable_input(tmp_path):
+    root = _package(tmp_path / "p", {
+        "index.js": "module.exports = function (RED) {\n    require('./lib/poller')(RED);\n};\n",
+        "lib/poller.js": (
+            "const axios = require('axios');\n"
+            "module.exports = function (RED) {\n"
+            "    function Poller(n) {\n"
+            "        RED.nodes.createNode(this, n);\n"
+            "        const node = this;\n"
+            "        this.on('input', () => axios.get(n.url).then((r) => node.send({payload: r.data})));\n"
+            "        if (n.inputs === 0) { setInterval(() => node.emit('input', {}), n.interval * 1000); }\n"
+            "    }\n"
+            "    RED.nodes.registerType('web poller', Poller);\n"
+            "};\n"
+        ),
+        "index.html": _editor(("web poller", "{defaults: {url: {value: ''}, interval: {value: 60}, inputs: {value: 0}}, inputs: 0, outputs: 1}")),
+    }, nodes={"web": "index.js"})
+    module = read_module(root)
+    assert [(t.name, t.file, t.line) for t in module.types] == [("web poller", "lib/poller.js", 9)]
+    types, text = _entries(root)
+    assert types["web poller"]["source"][0] == {"kind": "every-copy", "class": "poll", "what": "polls over an HTTP client ({f[url]}) every {f[interval]}"}
+    # `inputs` is a setting: the input's effect is drafted too, and the reviewer is told why
+    assert types["web poller"]["effect"][0]["class"] == "call"
+    assert "# REVIEW: its inputs count is a setting (defaults.inputs)" in text
+    # a node set's editor is the .html beside the file package.json lists, as Node-RED loads it
+    assert module.warnings == []
+    assert module.types[0].editor_file == "index.html" and list(module.types[0].defaults) == ["url", "interval", "inputs"]
+
+
+def test_a_syntax_error_is_a_warning_not_a_failure(tmp_path):
+    root = _package(tmp_path / "p", {
+        "demo.js": TIMER_JS + "function broken( {\n",
+        "demo.html": _editor(("tick", "{inputs: 0, outputs: 1}")),
+    })
+    module = read_module(root)
+    assert [t.name for t in module.types] == ["tick"]
+    assert len(module.warnings) == 1 and module.warnings[0].startswith("demo.js: syntax error at line 11")
+    proc = run_cli("catalogue", "draft", str(root))
+    assert proc.returncode == 0
+    assert "hacheck: warning: demo.js: syntax error at line 11" in proc.err
+    assert "# WARNING: demo.js: syntax error at line 11" in proc.out
+
+
 def test_a_missing_editor_file_is_a_warning_in_the_draft(tmp_path):
     root = _package(tmp_path / "p", {"demo.js": TIMER_JS})
     module = read_module(root)
@@ -338,6 +382,8 @@ EXPECTED = [
     ("node-red-node-email", "e-mail in", "source", ("every-copy", "poll"),
      [("timer", "61-email.js", 735, "setTimeout(", "setTimeout() whose callback sends a message"),
       ("client", "61-email.js", 420, "new Imap(", "new Imap(): an IMAP client")]),
+    ("node-red-node-email", "e-mail in", "effect", ("outbound", "write"),
+     [("client", "61-email.js", 420, "new Imap(", "new Imap(): an IMAP client")]),
     ("node-red-node-email", "e-mail mta", "host", ("port", None),
      [("server", "61-email.js", 873, ".listen(", "node.mta.listen()")]),
     ("node-red-contrib-modbus", "modbus-read", "source", ("every-copy", "poll"),
@@ -357,6 +403,12 @@ EXPECTED = [
     ("node-red-contrib-aedes", "aedes broker", "host", ("port", None),
      [("server", "aedes.js", 86, "net.createServer(", "net.createServer(): a TCP server")]),
 ]
+
+
+def test_the_real_modules_are_the_ones_install_deps_pins():
+    script = (REPO / "scripts" / "install-deps").read_text("utf-8")
+    pinned = script.split("DRAFT_MODULES=(", 1)[1].split(")", 1)[0].split()
+    assert pinned == [f"{name}@{version}" for name, (version, _) in REAL.items()]
 
 
 @pytest.fixture(scope="session")

@@ -76,7 +76,7 @@ LIBRARIES: dict[str, tuple[str, str, str]] = {
     "@elastic/elasticsearch": ("client", "an Elasticsearch client", "write"),
     "aedes-persistence-mongodb": ("client", "a MongoDB client", "write"),
     # mail, HTTP and other services
-    "nodemailer": ("client", "an SMTP client (sends mail)", "notify"),
+    "nodemailer": ("client", "an SMTP client", "notify"),
     "imap": ("client", "an IMAP client", "write"),
     "imapflow": ("client", "an IMAP client", "write"),
     "node-pop3": ("client", "a POP3 client", "write"),
@@ -266,11 +266,20 @@ def read_module(directory: Path) -> Module:
     version = str(pkg.get("version") or "")
     reader = _Reader(directory.resolve())
     types: list[NodeType] = []
+    done: set[str] = set()
     for set_name, rel in nodes.items():
         if not isinstance(rel, str) or not rel.strip():
             raise ModuleError(f"{pkg_path}: node-red.nodes.{set_name}: not a file name")
         js = reader.file(rel, pkg_path, f"node-red.nodes.{set_name}")
-        types.extend(reader.types_of(js))
+        for each in [js, *reader.registering(js)]:  # `require('./lib/x')(RED)` may register too
+            if each.rel in done:
+                continue
+            done.add(each.rel)
+            for node in reader.types_of(each, js):
+                if any(t.name == node.name for t in types):
+                    reader.warnings.append(f"{node.file}:{node.line}: type '{node.name}' is registered again: the first is kept")
+                else:
+                    types.append(node)
     if not types:
         raise ModuleError(f"{directory}: no RED.nodes.registerType call with a literal type name in the files of node-red.nodes")
     return Module(name, version, directory, types, sorted(reader.files), reader.warnings)
@@ -332,9 +341,8 @@ class _Site:
 class _JsFile:
     """The facts of one .js file that the draft needs, from one walk of its tree."""
 
-    def __init__(self, rel: str, source: str, program: Program):
+    def __init__(self, rel: str, program: Program):
         self.rel = rel
-        self.size = len(program.data)
         data = program.data
         self.data = data
         self.functions: dict[str, Any] = {}  # name -> function or class node
@@ -392,7 +400,9 @@ class _JsFile:
                 node = node.named_children[0] if node.named_children else None
             elif t == "call_expression":
                 fn = node.child_by_field_name("function")
-                if fn is not None and fn.type == "identifier" and _text(self.data, fn) == "require" or fn is not None and fn.type == "import":
+                if fn is None:
+                    return None
+                if fn.type == "import" or (fn.type == "identifier" and _text(self.data, fn) == "require"):
                     args = node.child_by_field_name("arguments")
                     spec = _string(self.data, args.named_children[0]) if args is not None and args.named_children else None
                     if spec is None:
@@ -761,6 +771,7 @@ class _Reader:
         self.files: set[str] = set()
         self.warnings: list[str] = []
         self._js: dict[str, _JsFile] = {}
+        self._html: dict[str, dict[str, _EditorDef] | None] = {}
 
     def _rel(self, path: Path) -> str:
         return path.relative_to(self.root).as_posix()
@@ -784,7 +795,7 @@ class _Reader:
         if program.error:
             self.warnings.append(f"{rel}: syntax error at {program.error}: what follows it may be missed")
         self.files.add(rel)
-        js = _JsFile(rel, source, program)
+        js = _JsFile(rel, program)
         self._js[rel] = js
         return js
 
@@ -817,15 +828,41 @@ class _Reader:
                 out.extend(_with(s.evidence, via=dep.rel) for s in dep.sites)
         return out
 
-    def types_of(self, js: _JsFile) -> list[NodeType]:
-        html_rel = str(Path(js.rel).with_suffix(".html").as_posix())
-        editor: dict[str, _EditorDef] = {}
-        html_path = self.root / html_rel
-        if html_path.is_file():
-            editor = _editor_defs(html_rel, _read(html_path, html_path), self.warnings)
-            self.files.add(html_rel)
-        else:
-            self.warnings.append(f"{js.rel}: no {html_rel} beside it: inputs, outputs and defaults unknown")
+    def registering(self, js: _JsFile) -> list[_JsFile]:
+        """The local files `js` requires (transitively) that register types themselves."""
+        out: list[_JsFile] = []
+        seen = {js.rel}
+        todo = [js]
+        while todo:
+            cur = todo.pop(0)
+            for spec in cur.local_requires:
+                dep = self._local(cur, spec)
+                if dep is None or dep.rel in seen:
+                    continue
+                seen.add(dep.rel)
+                todo.append(dep)
+                if dep.registrations:
+                    out.append(dep)
+        return out
+
+    def _editor(self, listed: _JsFile) -> tuple[str, dict[str, _EditorDef] | None]:
+        """The editor definitions of a node set: its .html is the one beside its listed .js, for
+        the types of every file the set loads; None when there is no such file."""
+        html_rel = Path(listed.rel).with_suffix(".html").as_posix()
+        if html_rel not in self._html:
+            html_path = self.root / html_rel
+            if html_path.is_file():
+                self._html[html_rel] = _editor_defs(html_rel, _read(html_path, html_path), self.warnings)
+                self.files.add(html_rel)
+            else:
+                self._html[html_rel] = None
+                self.warnings.append(f"{listed.rel}: no {html_rel} beside it: inputs, outputs and defaults unknown")
+        return html_rel, self._html[html_rel]
+
+    def types_of(self, js: _JsFile, listed: _JsFile) -> list[NodeType]:
+        """The types `js` registers, with the editor definitions of the set `listed` loads."""
+        html_rel, defs = self._editor(listed)
+        editor = defs or {}
         regs: list[tuple[str, int, tuple[int, int] | None, _JsFile | None]] = []
         for name_node, ctor, line in js.registrations:
             name = _string(js.data, name_node)
@@ -857,7 +894,7 @@ class _Reader:
                 node.editor_file, node.editor_line = html_rel, d.line
                 node.category, node.defaults, node.credentials = d.category, d.defaults, d.credentials
                 node.inputs, node.outputs = d.inputs, d.outputs
-            elif editor or html_path.is_file():
+            elif defs is not None:
                 self.warnings.append(f"{html_rel}: no registerType('{name}', {{...}}) in its scripts: inputs, outputs and defaults unknown")
             out.append(node)
         return out

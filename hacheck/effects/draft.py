@@ -27,6 +27,7 @@ comment that nothing was found.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 
 from hacheck.analysis.node_module import LIBRARIES, Evidence, Module, NodeType
@@ -78,6 +79,41 @@ def _effect_class(pairs: list[tuple[str, Evidence]]) -> str:
     return "call"
 
 
+_FIELD_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+_TARGETS = ("server", "host", "hostname", "broker", "url", "address", "ip", "endpoint")
+
+
+def _plain(node: NodeType) -> list[str]:
+    """The node's own setting fields that a `what` template can quote (not config node links)."""
+    return [n for n, d in node.defaults.items() if not d.type and _FIELD_NAME.match(n)]
+
+
+def _period(node: NodeType) -> str:
+    """` every {f[repeat]}` (and its unit field) when a field looks like the timer's period."""
+    names = _plain(node)
+    words = ("interval", "repeat", "rate", "period", "every", "frequency", "poll")
+    for n in names:
+        low = n.lower()
+        flag = node.defaults[n].value in ("true", "false")  # `repeat: true` is a switch, not a period
+        if any(w in low for w in words) and "baud" not in low and not low.endswith(("unit", "units")) and not flag:
+            unit = next((u for u in (n + "Unit", n + "Units", n + "unit", n + "units") if u in names), "")
+            return f" every {{f[{n}]}}" + (f" {{f[{unit}]}}" if unit else "")
+    return ""
+
+
+def _target(node: NodeType, pairs: list[tuple[str, Evidence]]) -> str:
+    """` ({f[server]})` when the node's own connection names its server in a field."""
+    if not any(not how for how, _ in pairs):
+        return ""  # the address is on the config node, which a `what` cannot quote
+    names = _plain(node)
+    lower = {n.lower(): n for n in names}
+    for want in _TARGETS:
+        if want in lower:
+            return f" ({{f[{lower[want]}]}})"
+    found = next((n for n in names if n.lower().endswith(("host", "url", "server"))), "")
+    return f" ({{f[{found}]}})" if found else ""
+
+
 def _port_field(node: NodeType) -> str:
     """The field that most likely holds the port it listens on (`port`, `mqtt_port`, ...)."""
     names = [n for n, d in node.defaults.items() if not d.type and n.lower().endswith("port") and "serial" not in n.lower()]
@@ -102,6 +138,13 @@ def _roles(node: NodeType, by_name: dict[str, NodeType]) -> _Draft:
     both = own + through
     has_in = node.inputs is None or node.inputs > 0
     has_out = node.outputs is None or node.outputs > 0
+    # `inputs`/`outputs` in defaults: the editor changes the count with a setting
+    for word, field_ in (("input", "inputs"), ("output", "outputs")):
+        if field_ in node.defaults and not node.is_config:
+            out.review.append(f"its {field_} count is a setting (defaults.{field_}): some settings give it {'an input' if word == 'input' else 'outputs'}: add `when:` conditions on `{field_}`")
+    # sources are judged on the editor's default counts; an effect wherever an input may be
+    may_in = has_in or "inputs" in node.defaults
+    has_out = has_out or "outputs" in node.defaults
     port = _port_field(node)
 
     # host and session: config nodes too
@@ -137,26 +180,27 @@ def _roles(node: NodeType, by_name: dict[str, NodeType]) -> _Draft:
             out.add("source", Claim({"kind": "load-balanced", "class": "request", "what": "answers HTTP requests (RED.httpNode)"}, routes))
         if sched:
             out.add("source", Claim({"kind": "every-copy", "class": "scheduler", "what": "fires on its schedule"}, sched + timers[:2]))
+        period = _period(node)
         if timers and conns:
-            what = f"polls over {_words(conns) or 'its connection'} on a timer"
+            what = f"polls over {_words(conns) or 'its connection'}{_target(node, conns)}{period or ' on a timer'}"
             out.add("source", Claim({"kind": "every-copy", "class": "poll", "what": what}, timers + conns))
         elif timers:
-            out.add("source", Claim({"kind": "every-copy", "class": "timer", "what": "sends on a timer"}, timers))
+            out.add("source", Claim({"kind": "every-copy", "class": "timer", "what": f"sends{period or ' on a timer'}"}, timers))
         if server:
             out.add("source", Claim({"kind": "every-copy", "class": "listener", "what": "receives what arrives at its server"}, server))
         if not has_in and hw:
             out.add("source", Claim({"kind": "every-copy", "class": "listener", "what": f"reads {_words(hw) or 'a device'} of this copy's host"}, hw))
         if not has_in and conns and not timers:
-            out.add("source", Claim({"kind": "every-copy", "class": "event-stream", "what": f"receives over {_words(conns) or 'its connection'}"}, conns))
+            out.add("source", Claim({"kind": "every-copy", "class": "event-stream", "what": f"receives over {_words(conns) or 'its connection'}{_target(node, conns)}"}, conns))
         if "source" not in out.axes and node.inputs == 0:
             out.review.append(f"no input and {node.outputs} output(s), yet no timer, connection or server found: how does it start messages?")
 
     # effect
-    if has_in:
+    if may_in:
         conns = _of(("client", "session"), both)
         if conns:
             cls = _effect_class(conns)
-            out.add("effect", Claim({"kind": "outbound", "class": cls, "what": f"acts through {_words(conns) or 'its connection'}"}, conns,
+            out.add("effect", Claim({"kind": "outbound", "class": cls, "what": f"acts through {_words(conns) or 'its connection'}{_target(node, conns)}"}, conns,
                                     "a read that changes nothing is `{kind: none, class: none}`" if cls in ("command", "write", "call") else ""))
         if hw:
             out.add("effect", Claim({"kind": "outbound", "class": "command", "what": f"drives {_words(hw) or 'a device'} of this copy's host"}, hw))
