@@ -31,7 +31,7 @@ the tree, so comments and strings never count; what a value holds at run time is
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -921,8 +921,6 @@ class _Reader:
 
 
 def _with(ev: Evidence, **changes: Any) -> Evidence:
-    from dataclasses import replace
-
     return replace(ev, **changes)
 
 
