@@ -8,6 +8,7 @@ comments, strings, template strings and regex literals never trigger anything.
 Public API::
 
     analyze(source) -> JsAnalysis(accesses, timers, error)
+    parse_program(source) -> Program(root, data, error)   (a whole file, for node_module.py)
 
 The code of a function node is the *body* of a function: it is parsed wrapped
 in ``async function __hacheck__(msg){ ... }`` (like Node-RED does), so a
@@ -80,7 +81,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-__all__ = ["ContextAccess", "Timer", "Mutation", "JsAnalysis", "analyze"]
+__all__ = ["ContextAccess", "Timer", "Mutation", "JsAnalysis", "analyze", "Program", "parse_program"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -1108,6 +1109,32 @@ def member_calls(source: str, names: frozenset[str]) -> frozenset[tuple[str, str
             obj = member.child_by_field_name("object")
             found.add((_text(data, obj) if obj is not None and obj.type == "identifier" else "", m.group().decode()))
     return frozenset(found)
+
+
+@dataclass(frozen=True, slots=True)
+class Program:
+    """A whole JavaScript file (a node's .js, the editor script of its .html) parsed as a
+    program, not as a function body: `root` is the tree-sitter tree's root, `data` the UTF-8
+    bytes its offsets index, `error` the first syntax error ("line L, column C") or None."""
+
+    root: Any
+    data: bytes
+    error: str | None
+
+
+def parse_program(source: str) -> Program | None:
+    """`source` parsed as a whole file (module code: `import`, top-level `await`); None when
+    the parse ran out of its time budget. Lines in the tree are 0-based rows of `source`."""
+    data = source.encode("utf-8", "surrogatepass")
+    tree = _parse(data)
+    if tree is None:
+        return None
+    err = _first_error(tree.root_node)
+    error = None
+    if err is not None:
+        row, col = err.start_point
+        error = f"line {row + 1}, column {col + 1}"
+    return Program(tree.root_node, data, error)
 
 
 _CACHE_LIMIT = 1 << 20  # sources larger than this are not kept in the cache

@@ -290,6 +290,46 @@ def explain(rule, rule_dirs) -> None:
     click.echo(type_markdown(rule, entry))
 
 
+@cli.group("catalogue")
+def catalogue_group() -> None:
+    """Work on the effect catalogue (what each node type does under HA; docs/effects.md)."""
+
+
+@catalogue_group.command("draft")
+@click.argument("package_dir", metavar="PACKAGE-DIR", type=click.Path())
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None, help="Write the draft here instead of standard output.")
+def catalogue_draft(package_dir, output) -> None:
+    """Draft catalogue entries for an installed Node-RED module's node types, from its code.
+
+    PACKAGE-DIR is the module's folder (node_modules/node-red-contrib-x). Each claim carries its
+    evidence (file:line) as a comment: a person reviews the draft, then puts its `types:` under
+    `effects:` in .hacheck.yaml, or the file in rules/effects/."""
+    from pathlib import Path
+
+    from hacheck.analysis.node_module import ModuleError, read_module
+    from hacheck.effects.catalogue import EffectsError
+    from hacheck.effects.draft import check_draft, draft
+
+    try:
+        module = read_module(Path(package_dir))
+    except ModuleError as e:
+        raise HacheckError(str(e)) from None
+    text = draft(module)
+    # the draft must load as a catalogue file: a failure here is our bug, not the module's
+    try:
+        check_draft(text)
+    except EffectsError as e:
+        raise HacheckError(f"internal error: {e}") from None
+    for warning in module.warnings:
+        click.echo(f"hacheck: warning: {warning}", err=True)
+    if output is None:
+        sys.stdout.write(text)
+        return
+    _write_atomic(output, lambda s: s.write(text))
+    n = len(module.types)
+    click.echo(f"hacheck: wrote a draft of {n} node type{'s' if n != 1 else ''} of {module.name} to {output}: review every claim before use", err=True)
+
+
 @cli.command()
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option("-o", "--output", default="hacheck-report.html", show_default=True, type=click.Path(dir_okay=False), help="Where to write the HTML report ('-': standard output).")

@@ -46,6 +46,11 @@ def validate_types(types: object, where: str) -> None:
     _check({"package": "config", "checked": "config", "types": types}, where, prefix="effects")
 
 
+def validate(data: object, where: str) -> None:
+    """Check a whole effect file's data (package, checked, types) against the schema."""
+    _check(data, where)
+
+
 def _check(data: object, where: str, prefix: str = "") -> None:
     import jsonschema
 
