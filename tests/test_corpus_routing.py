@@ -27,10 +27,12 @@ PINNED: dict[str, dict[str, set[str]]] = {
     # that cancel out, counters moved twice, notifications sent twice), +1 HA111 (a run-once inject
     # reaching a service call), +3 HA123 (the Home Assistant server configs reach Home Assistant
     # through the add-on's local supervisor).
+    # Issue 30: -HA111 on 'On Full Deploy' (a debatable label): what its start-up path reaches
+    # first are file nodes replacing whole registry files (overwrite), which HA111 no longer
+    # counts (at each copy's start it does what one instance does at each restart).
     # (Each node's reason: tests/truth/001__David-SKB__home-assistant-node-red__flows.json.yaml.)
     "001__David-SKB__home-assistant-node-red__flows.json": {
         "HA107": {"0811b6b51da6b228", "1faad3c887dfe5c5", "254ca030.d01d08", "2b067f17.d7d94", "2c357ca0.9e173c", "3c6775a2ebf09024", "42a722f8accaab32", "48ef7e25.169d5", "633969c9f406fcc6", "6dd62b9f5eec86c3", "75490e5d.7c8f6", "84cb5818.f68218", "8529b1d7.d7e25", "8f96fab0f6a08024", "92e874dc2e3aeb1c", "9da6799230065c79", "a08ca6c1ed98521a", "a458713b.90235", "a79fce9e.6d1c1", "ad4f2e9d.99788", "ed20d1f.2d36e3", "f69b3ca.3ffe7c", "ff6c8eb5f8f4014d"},
-        "HA111": {"8a3ff4c90a5343b1"},
         "HA120": {"a9b88fac6ee81cda"},
         "HA123": {"3edfacf2.b3d2c4", "575e2eea.2cdb1", "5e6a682a.ce8468"},
         "HA140": {"209313b8aacac5d0", "ac943ec51aa6c81e"},
@@ -80,10 +82,15 @@ PINNED: dict[str, dict[str, set[str]]] = {
     # injects that feed displays or the local broker; +1 HA111 ('Inject Off at startup' closes the
     # valve over HTTP at each start).
     # (Each node's reason: tests/truth/013__pascal1062__domotik-flows__flows_raspberrypi.json.yaml.)
+    # Issue 30: the broker 'Domotik-Broker' at localhost is judged as the one shared broker it
+    # must become on HA (localhost_services: shared): +5 HA101 (plain subscriptions that switch
+    # lamps and valves), +HA110 (the 60 s Yun poll republishing to it), +HA111 (the start-up
+    # publish 'valve-jardin/time'); the truth labels were relabelled fire with the same reason.
     "013__pascal1062__domotik-flows__flows_raspberrypi.json": {
+        "HA101": {"3bd0323f.e3860e", "89c228fb.daef28", "913940ce.0b5a", "994d5739.3ac958", "a117be1.cb16d4"},
         "HA107": {"28a1fc1.9442c04", "756bebc4.c62fa4"},
-        "HA110": {"fe33566.ea893a8"},
-        "HA111": {"9dc90e2b.cb4f"},
+        "HA110": {"d1a1234.1b288e", "fe33566.ea893a8"},
+        "HA111": {"6dc363cb.9d23dc", "9dc90e2b.cb4f"},
         "HA112": {"24030102.4e5c8e", "5526b0ad.c400c", "5807ec38.330134", "6e3386bb.785848", "8941cdb7.a3a17", "a6f90a8e.e7e328", "e5aa3d2e.8f9eb", "e62f04a3.c3d398", "ef3d9c0c.41a71"},
         "HA120": {"b4e9a044.e3f7e"},
         "HA123": {"675e8ce1.20f904"},
@@ -143,7 +150,12 @@ PINNED: dict[str, dict[str, set[str]]] = {
     # (with the Modbus client on 127.0.0.1); -2 HA110 (polls that reach only that local broker and
     # displays); +HA108 (the Telegram bot polls with its token).
     # (Each node's reason: tests/truth/029__Felipe-JDA__iiot-sorting-station__nodered_flows.json.yaml.)
+    # Issue 30: 'Mosquitto Local' at 127.0.0.1 is judged as the shared broker it must become:
+    # +HA101 (the plain 'planta/vision/qr_color' reaches the PLC writes), +HA103 (its fixed client
+    # id 'nodered_iiot_planta' would make the copies take the session from each other).
     "029__Felipe-JDA__iiot-sorting-station__nodered_flows.json": {
+        "HA101": {"mqtt_in_qr_bypass"},
+        "HA103": {"cfg_mqtt"},
         "HA108": {"cfg_telegram"},
         "HA110": {"inject_poll_alertas", "mb_read_process"},
         "HA123": {"cfg_modbus", "cfg_mqtt"},
