@@ -76,6 +76,8 @@ Simplifications (documented, deliberate):
 """
 from __future__ import annotations
 
+import re
+
 import threading
 from dataclasses import dataclass
 from functools import lru_cache
@@ -826,9 +828,21 @@ def _chain_top(node: Any) -> tuple[Any, Any]:
     return node, None
 
 
+# `node.context()` is the node's own context, the object the sandbox also names `context`
+# (with its .flow and .global): read as that name, padded to the same length so every offset,
+# line and column of the code stays where it was
+_NODE_CONTEXT = re.compile(r"\bnode\s*\.\s*context\s*\(\s*\)")
+
+
+def _as_context(m: re.Match) -> str:
+    return "context" + " " * (len(m.group(0)) - len("context"))
+
+
 def _analyze_impl(source: str) -> JsAnalysis:
     if not source.strip():
         return EMPTY
+    if "node" in source and "context" in source:
+        source = _NODE_CONTEXT.sub(_as_context, source)
     try:
         body = source.encode("utf-8", "surrogatepass")
     except UnicodeError:  # pragma: no cover - surrogatepass handles str fully

@@ -94,6 +94,42 @@ def local_disk_state(ctx, rule) -> Iterator[Hit]:
         others = [m for m, _ in disk if m.id != n.id and not m.is_config and _same_place(n, m)]
         related += tuple(related_node(flow, m, "uses the same place on the disk") for m in others[:20])
         yield Hit(n.id, args={"what": what, "fed": fed}, related=related, paths=hit_paths(paths))
+    yield from _read_back(ctx, disk)
+
+
+def _writes(eff, n: Node) -> bool:
+    if n.type == "function":
+        return _function_writes(n)
+    effect = eff.roles(n).effect
+    return effect is not None and effect.kind in ("outbound", "state")
+
+
+def _read_back(ctx, disk) -> Iterator[Hit]:
+    """A file or local database read on a load-balanced path, that another path writes (a timer,
+    a subscription, a device): the answer depends on which copy's disk the request lands on.
+    A writer fed by load-balanced inputs is reported above already; this is the reader's side."""
+    flow, eff = ctx.flow, ctx.effects
+    writers = [m for m, _ in disk if not m.is_config and _writes(eff, m)]
+    if not writers:
+        return
+    for n, host in disk:
+        if n.is_config or _writes(eff, n):
+            continue
+        mine = [w for w in writers if _same_place(n, w)]
+        if not mine or all(input_paths(ctx, w) for w in mine):
+            continue  # nothing writes it, or only load-balanced paths do (reported on the writer)
+        paths = input_paths(ctx, n)
+        if not paths:
+            continue
+        fed, related = describe_paths(flow, paths, n.id)
+        writer = mine[0]
+        what = f"{host.what or 'reads a file on this copy' + chr(39) + 's disk'}, which {_label(writer)} writes there on every copy on its own,"
+        related += tuple(related_node(flow, w, "writes what it reads, on each copy's disk") for w in mine[:20])
+        yield Hit(n.id, args={"what": what, "fed": fed}, related=related, paths=hit_paths(paths), detail="read-back")
+
+
+def _label(n: Node) -> str:
+    return f"{n.type} '{n.name}'" if n.name else n.type
 
 
 def _same_place(a: Node, b: Node) -> bool:
