@@ -235,3 +235,48 @@ def test_fix_properties_on_corpus(corpus, name, indent, crlf, trailing_newline):
     fixed_rules = {e.rule_id for e in edits}
     left = [f for f in check_flow(flow, RULES, Config()) if f.rule_id in fixed_rules and f.node_id in {e.node_id for e in edits}]
     assert left == []
+
+
+# --- safe fixes never add a finding (issue 30) -------------------------------------------------
+
+_BOTH = [("corpus", r["local_name"]) for r in corpus_manifest() if not r["notes"].startswith("MALFORMED")] + [
+    ("corpus2", r["local_name"]) for r in corpus_manifest("corpus2") if not r["notes"].startswith("MALFORMED")
+]
+
+
+@pytest.mark.parametrize("which,name", _BOTH, ids=[n.split("__")[0] for _, n in _BOTH])
+def test_safe_fixes_only_remove_findings(which, name, request):
+    """Over every flow of both corpora: the findings after `hacheck fix` (safe fixes only) are
+    among those before, less the ones fixed; the fix held back where it would add one."""
+    from hacheck.commands.fix import fix_sources
+    from hacheck.load.loader import Source
+
+    path = request.getfixturevalue(which) / "files" / name
+    (ff,) = fix_sources([Source(name, str(path))], Config(), RULES)
+    if ff.error or not ff.edits:
+        return
+    before = {(f.rule_id, f.node_id, f.detail) for f in check_flow(parse_bytes(name, ff.old.encode()), RULES, Config())}
+    fixed = {(e.rule_id, e.node_id) for e in ff.edits}
+    after = {(f.rule_id, f.node_id, f.detail) for f in check_flow(parse_bytes(name, ff.new.encode()), RULES, Config())}
+    added = after - before
+    assert not added, f"safe fixes added findings: {sorted(added)[:5]}"
+    assert not {(r, n) for r, n, _ in after} & fixed, "a fixed finding is still there"
+
+
+def test_a_share_that_would_split_a_local_file_is_held_back(tmp_path):
+    from hacheck.commands.fix import fix_sources
+    from hacheck.load.loader import Source
+
+    flow = [
+        {"id": "t", "type": "tab"}, {"id": "b", "type": "mqtt-broker", "broker": "broker.example", "clientid": ""},
+        {"id": "m", "type": "mqtt in", "z": "t", "topic": "plant/log", "broker": "b", "x": 1, "y": 1, "wires": [["w", "o"]]},
+        {"id": "o", "type": "mqtt out", "z": "t", "topic": "plant/seen", "broker": "b", "x": 1, "y": 1, "wires": []},
+        {"id": "w", "type": "file", "z": "t", "filename": "/data/log.txt", "overwriteFile": "false", "x": 1, "y": 1, "wires": [[]]},
+    ]
+    path = tmp_path / "flows.json"
+    path.write_text(json.dumps(flow))
+    (ff,) = fix_sources([Source("flows.json", str(path))], Config(), RULES)
+    assert ff.edits == [] and ff.new == ff.old
+    assert any("HA101" in n and "HA204" in n for n in ff.notes), ff.notes
+    (forced,) = fix_sources([Source("flows.json", str(path))], Config(), RULES, unsafe=True)
+    assert [e.rule_id for e in forced.edits] == ["HA101"]

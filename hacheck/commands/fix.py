@@ -233,11 +233,48 @@ def fix_sources(sources, config: Config, rules, unsafe: bool = False) -> list[Fi
         notes: list[str] = []
         try:
             new, edits = fix_text(flow, findings, rules, config, unsafe, notes)
+            if edits and not unsafe:
+                new, edits = _without_new_findings(flow, findings, rules, config, edits, new, notes)
         except FixError as e:
             out.append(FileFix(flow.path, src.fs_path, flow.text, flow.text, [], error=f"{flow.path}: not fixed: {e}"))
             continue
         out.append(FileFix(flow.path, src.fs_path, flow.text, new, edits, secrets=_secrets(flow), notes=tuple(notes)))
     return out
+
+
+def _key(f: Finding) -> tuple:
+    return (f.rule_id, f.node_id, f.detail)
+
+
+def _without_new_findings(flow: FlowFile, findings, rules, config: Config, edits: list[FieldEdit], new: str, notes: list[str]):
+    """A safe fix never adds a finding. The fixed text is checked with the same rules; a fix
+    whose node a new finding names (its node, an input path or a related location: sharing a
+    subscription makes what it feeds load-balanced, so a file it writes splits, HA204) is held
+    back, and the rest are checked again."""
+    from hacheck.engine.check import check_flow
+    from hacheck.load.loader import parse_bytes
+
+    before = {_key(f) for f in findings}
+    while edits:
+        after = parse_bytes(flow.path, new.encode("utf-8", "surrogatepass"))
+        added = [f for f in _suppressed(after, check_flow(after, rules, config), rules, config) if _key(f) not in before and f.suppressed is None]
+        if not added:
+            return new, edits
+        named = {f.node_id for f in added} | {n for f in added for p in f.paths for n in p} | {r.node_id for f in added for r in f.related}
+        held = [e for e in edits if e.node_id in named] or list(edits)
+        for e in held:
+            why = next((f for f in added if e.node_id in ({f.node_id} | {n for p in f.paths for n in p} | {r.node_id for r in f.related})), added[0])
+            where = f"{e.rule_id} on {flow.by_id[e.node_id].label!r}"
+            notes.append(f"{flow.path}: {where} not fixed: the fixed flow would get {why.rule_id} on {_label_of(after, why.node_id)} (fix with --unsafe-fixes to make it anyway)")
+        held_ids = {(e.node_id, e.field) for e in held}
+        edits = [e for e in edits if (e.node_id, e.field) not in held_ids]
+        new = apply(flow, edits) if edits else (flow.text or "")
+    return new, edits
+
+
+def _label_of(flow: FlowFile, node_id: str | None) -> str:
+    n = flow.by_id.get(node_id) if node_id else None
+    return repr(n.label) if n is not None else "the flow"
 
 
 def _suppressed(flow, findings, rules, config):
