@@ -84,8 +84,8 @@ def _tested(n) -> tuple[str, str] | None:
     p, pt = raw.get("property"), raw.get("propertyType", "msg")
     if not isinstance(p, str) or not p or pt not in ("msg", "flow", "global") or not isinstance(raw.get("rules"), list):
         return None
-    if pt != "msg" and not re.fullmatch(r"[A-Za-z_$][\w$]*", p):
-        return None  # #:(store)::key, nested keys: not followed
+    if not re.fullmatch(r"[A-Za-z_$][\w$]*", p):
+        return None  # #:(store)::key, nested keys (msg.payload.ok): not followed
     return (pt, p)
 
 
@@ -123,6 +123,13 @@ def _propagate(graph, key, region: set[str] | None = None, starts: tuple[str, ..
                     queued.add(w)
                     work.append(w)
     return out
+
+
+def narrows(graph, starts: tuple[str, ...]) -> bool:
+    """Whether the sources' own messages carry a known value of some property a switch tests
+    (only then can judging them on their own find less than the graph already drops)."""
+    node = graph.node
+    return any(_transfer(node(v), key, ANY, False) is not ANY for key in tested_switches(graph) for v in starts)
 
 
 def reach_of_source(graph, starts: tuple[str, ...]) -> set[str]:

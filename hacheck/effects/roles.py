@@ -220,10 +220,16 @@ def function_passes(node: Node) -> bool:
     code = node.raw.get("func")
     if not isinstance(code, str) or not ("return" in code or "send" in code):
         return not isinstance(code, str)
-    # returns that all give null (a function that only updates context or logs) pass nothing
+    # returns that all give null (a function that only updates context or logs) pass nothing;
+    # only code with such a return is parsed for it
+    if "send" in code or _NULL_RETURN.search(code) is None:
+        return True
     from hacheck.analysis.js import passes_nothing
 
     return not passes_nothing(code)
+
+
+_NULL_RETURN = re.compile(r"\breturn\s*(?:null\b|undefined\b|;|\}|$)", re.MULTILINE)
 
 
 def condition_fields(t: str, entry: dict | None) -> tuple[str, ...] | None:

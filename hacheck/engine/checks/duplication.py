@@ -52,7 +52,7 @@ def _feasible(ctx, node: Node, found: list) -> list:
     """The effects found, less those whose every path crosses a switch output that none of
     this node's own messages can take (analysis/topics.py; the graph already drops the
     outputs that no message of any source can take)."""
-    from hacheck.analysis.topics import reach_of_source, tested_switches
+    from hacheck.analysis.topics import narrows, reach_of_source, tested_switches
 
     g = ctx.graph
     switches = tested_switches(g)
@@ -62,6 +62,8 @@ def _feasible(ctx, node: Node, found: list) -> list:
     if not any(step in ids for _, path in found for step in path):
         return found
     starts = tuple(g.vertices_of.get(node.id, ()))
+    if not narrows(g, starts):
+        return found
     reach = reach_of_source(g, starts)
     return [(t, p) for t, p in found if any(v in reach for v in g.vertices_of.get(t, ()))]
 

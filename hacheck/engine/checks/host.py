@@ -105,9 +105,11 @@ def _writes(eff, n: Node) -> bool:
 
 
 def _read_back(ctx, disk) -> Iterator[Hit]:
-    """A file or local database read on a load-balanced path, that another path writes (a timer,
-    a subscription, a device): the answer depends on which copy's disk the request lands on.
-    A writer fed by load-balanced inputs is reported above already; this is the reader's side."""
+    """A file or local database read on a load-balanced path, that a load-balanced path writes
+    (a request, a shared subscription): each copy's disk holds only what its own share wrote,
+    so the answer depends on which copy the reading request lands on. The writer is reported
+    above; this is the reader's side. What every copy writes in full (a timer, a plain
+    subscription) is on every copy's disk alike."""
     flow, eff = ctx.flow, ctx.effects
     writers = [m for m, _ in disk if not m.is_config and _writes(eff, m)]
     if not writers:
@@ -115,15 +117,15 @@ def _read_back(ctx, disk) -> Iterator[Hit]:
     for n, host in disk:
         if n.is_config or _writes(eff, n):
             continue
-        mine = [w for w in writers if _same_place(n, w)]
-        if not mine or all(input_paths(ctx, w) for w in mine):
-            continue  # nothing writes it, or only load-balanced paths do (reported on the writer)
+        mine = [w for w in writers if _same_place(n, w) and input_paths(ctx, w)]
+        if not mine:
+            continue
         paths = input_paths(ctx, n)
         if not paths:
             continue
         fed, related = describe_paths(flow, paths, n.id)
         writer = mine[0]
-        what = f"{host.what or 'reads a file on this copy' + chr(39) + 's disk'}, which {_label(writer)} writes there on every copy on its own,"
+        what = f"{host.what or 'reads a file on this copy' + chr(39) + 's disk'}, which {_label(writer)} writes there from its share of the requests,"
         related += tuple(related_node(flow, w, "writes what it reads, on each copy's disk") for w in mine[:20])
         yield Hit(n.id, args={"what": what, "fed": fed}, related=related, paths=hit_paths(paths), detail="read-back")
 
