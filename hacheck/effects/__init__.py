@@ -141,7 +141,10 @@ class Effects:
         if True:
             n = self.flow.by_id[nid]
             if n.type == "function":
-                queries = assigned_strings(n.raw.get("func") or "", "msg", "topic", True)
+                code = n.raw.get("func") or ""
+                queries = assigned_strings(code, "msg", "topic", True)
+                if not queries:  # built in a variable and sent in a new message: its SQL texts
+                    queries = tuple(q for q in _literals(code) if _READ_ONLY_SQL.match(q) or _WRITE_SQL.search(q))
             elif n.type == "change":
                 queries = tuple(str(r.get("to")) for r in n.raw.get("rules") or ()
                                 if isinstance(r, dict) and r.get("t") == "set" and r.get("pt") == "msg" and r.get("p") == "topic" and r.get("tot") == "str")
@@ -323,6 +326,13 @@ def _with_event_hops(graph, flow: FlowFile) -> tuple[dict[str, list[str]], set[t
 # mssql-plus when set so), judged by the queries the nodes before them set
 _READ_ONLY_SQL = re.compile(r"(?is)^\s*(select|show|describe|desc|explain|pragma|with)\b")
 _WRITE_SQL = re.compile(r"(?i)\b(insert|update|delete|replace|merge|create|drop|alter|truncate|grant)\b")
+
+
+_LITERAL = re.compile(r"""(["'`])((?:\\.|(?!\1).)*)\1""", re.DOTALL)
+
+
+def _literals(code: str) -> list[str]:
+    return [m.group(2) for m in _LITERAL.finditer(code)]
 
 
 def _sql_from_topic(node: Node) -> bool:
