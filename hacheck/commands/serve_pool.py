@@ -2,8 +2,8 @@
 
 A check is CPU-bound Python, so one process serves one core whatever its threads do. The pool
 starts `workers` processes once, each holding the configuration and catalogue it was given
-(pickled once at start, so every worker checks with exactly what the service loaded, even if
-the files change later) and its own caches (function-node analyses). A request takes an idle
+(pickled once at start and sent over its pipe, so every worker checks with exactly what the
+service loaded, even if the files change later) and its own caches (function-node analyses). A request takes an idle
 worker, sends it the flow over a pipe and gets the report's bytes back.
 
 Admission is decided before a body is read: at most `workers + queue` checks are admitted at
@@ -21,6 +21,7 @@ copies their locks but not their owners.
 from __future__ import annotations
 
 import math
+import pickle
 import queue as queue_mod
 import signal
 import threading
@@ -58,8 +59,12 @@ def check_bytes(config, rules, name: str, data: bytes) -> bytes:
     return out.getvalue().encode("utf-8", "backslashreplace")
 
 
-def _worker_main(conn, config, rules) -> None:
+def _worker_main(conn) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the service decides when its workers stop
+    try:
+        config, rules = pickle.loads(conn.recv_bytes())
+    except (EOFError, OSError):
+        return
     conn.send("ready")
     while True:
         try:
@@ -80,11 +85,19 @@ def _worker_main(conn, config, rules) -> None:
 
 
 class _Worker:
-    def __init__(self, ctx, config, rules):
+    def __init__(self, ctx, setup: bytes):
         self.conn, child = ctx.Pipe(duplex=True)
-        self.process = ctx.Process(target=_worker_main, args=(child, config, rules), name="hacheck-serve-worker", daemon=True)
+        self.process = ctx.Process(target=_worker_main, args=(child,), name="hacheck-serve-worker", daemon=True)
         self.process.start()
         child.close()  # only the worker holds its end: when the worker dies, recv here sees EOF
+        try:
+            # over the pipe, not as the process's arguments: multiprocessing writes those to a
+            # pipe whose reading end it keeps open until done, so a worker that died while
+            # starting would block that write (and the service) forever
+            self.conn.send_bytes(setup)
+        except OSError:
+            self.kill()
+            raise PoolError(f"a worker exited while starting (exit code {self.process.exitcode})") from None
         if not self.conn.poll(READY_TIMEOUT):
             self.kill()
             raise PoolError(f"a worker did not start within {READY_TIMEOUT:.0f} s")
@@ -110,7 +123,7 @@ class WorkerPool:
         import multiprocessing
 
         self._ctx = multiprocessing.get_context("spawn")
-        self._config, self._rules, self._log = config, rules, log
+        self._setup, self._log = pickle.dumps((config, rules)), log
         self.workers, self.queue = workers, queue
         self._idle: queue_mod.LifoQueue[_Worker] = queue_mod.LifoQueue()  # the last worker used has the warmest caches
         self._all: list[_Worker] = []
@@ -123,7 +136,7 @@ class WorkerPool:
     def start(self) -> None:
         try:
             for _ in range(self.workers):
-                w = _Worker(self._ctx, self._config, self._rules)
+                w = _Worker(self._ctx, self._setup)
                 self._all.append(w)
                 self._idle.put(w)
         except BaseException:
@@ -189,7 +202,7 @@ class WorkerPool:
         dead.process.join(STOP_GRACE)
         code = dead.process.exitcode
         try:
-            new = _Worker(self._ctx, self._config, self._rules)
+            new = _Worker(self._ctx, self._setup)
         except PoolError as e:
             self._say(f"worker {dead.pid} stopped (exit code {code}) and its replacement did not start: {e}")
             time.sleep(1.0)  # the dead one's sentinel stays ready: try again after a pause
