@@ -21,7 +21,8 @@ client sent is read and dropped before the connection closes (closing with unrea
 reset it, and the client would see a reset instead of the 503).
 
 Safety: loopback by default; anything else needs a bearer token (read from an environment
-variable, never a command-line value that `ps` shows); bodies over the limit get 413 unread;
+variable, never a command-line value that `ps` shows); bodies over the limit get 413 and are
+dropped unparsed;
 a posted flow is never written to disk or logged (the log line is method, path, status, size,
 time), and a report quotes no credential (the same reporters as the CLI).
 """
@@ -122,6 +123,9 @@ def make_handler(service: Service, log=None):
             try:
                 data = self.rfile.read(n)
                 self._unread = 0
+                if len(data) < n:  # the client went away mid-body: nobody to answer
+                    self.close_connection = True
+                    return None
                 name = (parse_qs(url.query).get("name") or ["flows.json"])[0][:MAX_NAME] or "flows.json"
                 try:
                     body = pool.check(name, data)
@@ -207,13 +211,20 @@ class Server(ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = BACKLOG
 
-    def __init__(self, address, handler, pool):
-        self.pool = pool
+    def __init__(self, address, handler, pool, log):
+        self.pool, self.log = pool, log
         super().__init__(address, handler)
 
     def server_close(self):
         super().server_close()
         self.pool.stop()
+
+    def handle_error(self, request, client_address):
+        # the standard library prints a traceback (a client that hung up mid-answer, under
+        # load): one line, naming no part of the request
+        exc = sys.exc_info()[1]
+        self.log.write(f"hacheck serve: connection dropped ({type(exc).__name__})\n")
+        self.log.flush()
 
 
 def build(host: str, port: int, config_file: str | None, token_env: str | None, max_body_mb: float,
@@ -242,7 +253,7 @@ def build(host: str, port: int, config_file: str | None, token_env: str | None, 
     pool = WorkerPool(config, rules, workers or default_jobs(), queue, log=log or sys.stderr)
     service = Service(config, rules, token, int(max_body_mb * 1024 * 1024), pool)
     try:
-        server = Server((host, port), make_handler(service, log), pool)
+        server = Server((host, port), make_handler(service, log), pool, log or sys.stderr)
     except OSError as e:
         raise ServeError(f"cannot listen on {host}:{port}: {e.strerror or e}") from None
     try:
