@@ -13,7 +13,9 @@ Per level it prints throughput (200 answers a second of wall time), p50/p95 late
 answers, and how every request ended: 200 (and whether its bytes are the first answer's), 503
 (and whether it had Retry-After), another status, a reset or refused connection, a broken
 answer (closed early, a bad status line, a short body), or a client time-out; a refused
-connection (the listen backlog was full) is counted apart from a reset one.
+connection (the listen backlog was full) is counted apart from a reset one. With --retry a
+client that gets 503 waits Retry-After seconds and asks again, as a live-check client should
+(latency is then until the 200).
 
 Only loopback traffic. The client threads share the machine with the server, as an editor's
 browser would on a developer's laptop.
@@ -91,9 +93,10 @@ def post(host: str, port: int, body: bytes, timeout: float) -> tuple[str, float,
 
 
 def run_level(host: str, port: int, body: bytes, expected: bytes, clients: int, requests: int,
-              time_limit: float, timeout: float) -> dict:
+              time_limit: float, timeout: float, retry: bool = False) -> dict:
     lock = threading.Lock()
     left = [requests]
+    retries = [0]
     results: list[tuple[str, float]] = []
     start = threading.Barrier(clients + 1)
     stop_at = [0.0]
@@ -105,7 +108,15 @@ def run_level(host: str, port: int, body: bytes, expected: bytes, clients: int, 
                 if left[0] <= 0 or time.monotonic() > stop_at[0]:
                     return
                 left[0] -= 1
-            outcome, took, data, _ = post(host, port, body, timeout)
+            t0 = time.perf_counter()
+            outcome, _, data, headers = post(host, port, body, timeout)
+            while retry and outcome == "503" and time.monotonic() < stop_at[0]:
+                # as a live-check client should: wait as told, then ask again
+                time.sleep(float(headers.get("retry-after", "1")))
+                with lock:
+                    retries[0] += 1
+                outcome, _, data, headers = post(host, port, body, timeout)
+            took = time.perf_counter() - t0
             if outcome == "200" and data != expected:
                 outcome = "200 wrong bytes"
             with lock:
@@ -128,8 +139,35 @@ def run_level(host: str, port: int, body: bytes, expected: bytes, clients: int, 
         "p50_ms": round(statistics.median(ok) * 1000) if ok else None,
         "p95_ms": round(_quantile(ok, 0.95) * 1000) if ok else None,
         "max_ms": round(ok[-1] * 1000) if ok else None,
+        "retries": retries[0],
         **counts,
     }
+
+
+def family_rss_mib(pid: int) -> float | None:
+    """Resident memory of a process and all its descendants (Linux /proc), MiB."""
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return None
+    parent, rss = {}, {}
+    for d in proc.iterdir():
+        if not d.name.isdigit():
+            continue
+        try:
+            status = (d / "status").read_text()
+        except OSError:
+            continue
+        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+        parent[int(d.name)] = int(fields.get("PPid", "0"))
+        rss[int(d.name)] = int(fields.get("VmRSS", "0 kB").split()[0])
+    family, todo = {pid}, [pid]
+    while todo:
+        p = todo.pop()
+        for c, pp in parent.items():
+            if pp == p and c not in family:
+                family.add(c)
+                todo.append(c)
+    return round(sum(rss.get(p, 0) for p in family) / 1024, 1)
 
 
 def _quantile(sorted_values: list[float], q: float) -> float:
@@ -145,6 +183,7 @@ def main(argv=None) -> None:
     ap.add_argument("--time-limit", type=float, default=120.0, help="seconds per level after which no request starts")
     ap.add_argument("--timeout", type=float, default=60.0, help="a client's time-out per request, seconds")
     ap.add_argument("--source", default=str(REPO), help="the hacheck checkout to serve from (another worktree: before/after)")
+    ap.add_argument("--retry", action="store_true", help="on 503, wait Retry-After and ask again (latency: until the 200)")
     ap.add_argument("--json", help="also write the figures here")
     ap.add_argument("serve_args", nargs="*", help="arguments for `hacheck serve` (after --)")
     opts = ap.parse_args(argv)
@@ -169,14 +208,16 @@ def main(argv=None) -> None:
             print(head)
             rows = []
             for n in levels:
-                row = run_level(host, port, body, expected, n, opts.requests, opts.time_limit, opts.timeout)
+                row = run_level(host, port, body, expected, n, opts.requests, opts.time_limit, opts.timeout, opts.retry)
                 rows.append(row)
-                ends = ", ".join(f"{k} {row[k]}" for k in OUTCOMES if row[k])
+                ends = ", ".join(f"{k} {row[k]}" for k in OUTCOMES if row[k]) + (f" ({row['retries']} retries)" if row["retries"] else "")
                 print(f"{n:>7} {row['sent']:>5} {row['wall_s']:>7} {row['checks_per_s']:>8} {row['p50_ms'] or '-':>7} "
                       f"{row['p95_ms'] or '-':>7} {row['max_ms'] or '-':>7}  {ends}", flush=True)
                 time.sleep(1.0)  # let the server drain what the last level left in flight
             alive = proc.poll() is None
-            print(f"serve still running after the load: {'yes' if alive else f'no (exit {proc.returncode})'}")
+            rss = family_rss_mib(proc.pid) if alive else None
+            print(f"serve still running after the load: {'yes' if alive else f'no (exit {proc.returncode})'}"
+                  + (f"; resident memory of it and its workers {rss} MiB" if rss is not None else ""))
         finally:
             if proc.poll() is None:
                 proc.terminate()
@@ -186,7 +227,7 @@ def main(argv=None) -> None:
                     proc.kill()
         if opts.json:
             Path(opts.json).write_text(json.dumps({"flow": flow.name, "nodes": nodes, "serve_args": opts.serve_args,
-                                                   "levels": rows}, indent=2) + "\n")
+                                                   "source": opts.source, "rss_mib": rss, "levels": rows}, indent=2) + "\n")
 
 
 if __name__ == "__main__":
