@@ -2,7 +2,7 @@
 
 A check is CPU-bound Python, so one process serves one core whatever its threads do. The pool
 starts `workers` processes once, each holding the configuration and catalogue it was given
-(pickled once at start and sent over its pipe, so every worker checks with exactly what the
+(sent over its pipe at start, so every worker checks with exactly what the
 service loaded, even if the files change later) and its own caches (function-node analyses). A request takes an idle
 worker, sends it the flow over a pipe and gets the report's bytes back.
 
@@ -21,7 +21,6 @@ copies their locks but not their owners.
 from __future__ import annotations
 
 import math
-import pickle
 import queue as queue_mod
 import signal
 import threading
@@ -62,7 +61,7 @@ def check_bytes(config, rules, name: str, data: bytes) -> bytes:
 def _worker_main(conn) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the service decides when its workers stop
     try:
-        config, rules = pickle.loads(conn.recv_bytes())
+        config, rules = conn.recv()  # from the service, over this pipe only
     except (EOFError, OSError):
         return
     conn.send("ready")
@@ -85,7 +84,7 @@ def _worker_main(conn) -> None:
 
 
 class _Worker:
-    def __init__(self, ctx, setup: bytes):
+    def __init__(self, ctx, setup: tuple):
         self.conn, child = ctx.Pipe(duplex=True)
         self.process = ctx.Process(target=_worker_main, args=(child,), name="hacheck-serve-worker", daemon=True)
         self.process.start()
@@ -94,7 +93,7 @@ class _Worker:
             # over the pipe, not as the process's arguments: multiprocessing writes those to a
             # pipe whose reading end it keeps open until done, so a worker that died while
             # starting would block that write (and the service) forever
-            self.conn.send_bytes(setup)
+            self.conn.send(setup)
         except OSError:
             self.kill()
             raise PoolError(f"a worker exited while starting (exit code {self.process.exitcode})") from None
@@ -123,7 +122,7 @@ class WorkerPool:
         import multiprocessing
 
         self._ctx = multiprocessing.get_context("spawn")
-        self._setup, self._log = pickle.dumps((config, rules)), log
+        self._setup, self._log = (config, rules), log
         self.workers, self.queue = workers, queue
         self._idle: queue_mod.LifoQueue[_Worker] = queue_mod.LifoQueue()  # the last worker used has the warmest caches
         self._all: list[_Worker] = []
