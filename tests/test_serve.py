@@ -332,6 +332,42 @@ def test_a_worker_that_dies_is_replaced_and_the_checks_go_on(tmp_path, big_flow)
         assert s.stop() == 0
 
 
+def _cpu_ticks(pid: int) -> int:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])  # utime + stime
+
+
+@linux_only
+def test_a_check_whose_worker_dies_gets_a_500_not_a_reset_and_the_service_goes_on(tmp_path):
+    from benchmarks import flowgen
+
+    flow = flowgen.dumps(flowgen.generate(20_000, seed=31)).encode()  # a check long enough to be caught in
+    s = Served(tmp_path, "--workers", "1")
+    try:
+        for _ in range(10):
+            [worker] = wait_until(lambda: len(w := s.workers()) == 1 and w)
+            idle = _cpu_ticks(worker)
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                asked = pool.submit(raw_post, s.url, flow)
+                # an idle worker uses no CPU: once it has used some, it is reading or checking the flow
+                while not asked.done() and _cpu_ticks(worker) - idle < 5:
+                    time.sleep(0.005)
+                if not asked.done():
+                    os.kill(worker, signal.SIGKILL)
+                kind, status, _, body = asked.result()
+            assert kind == "answer", body
+            if status == 500:
+                assert "stopped before answering" in json.loads(body)["error"]
+                break
+            assert status == 200  # it answered before the kill: try again on its replacement
+        else:
+            pytest.fail("the worker was never caught checking")
+        wait_until(lambda: len(w := s.workers()) == 1 and worker not in w)
+        assert s.check(b"[]").status_code == 200
+    finally:
+        assert s.stop() == 0
+
+
 @linux_only
 @pytest.mark.parametrize("how", ["SIGTERM", "Ctrl-C", "SIGKILL"])
 def test_stopping_the_service_leaves_no_worker_behind(tmp_path, how):
