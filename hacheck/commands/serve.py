@@ -150,17 +150,15 @@ def make_handler(service: Service, log=None):
             return False
 
         def _problem(self, status: int, message: str, headers: dict | None = None) -> None:
-            unread = self.command == "POST" and getattr(self, "_unread", None) != 0
-            if unread and getattr(self, "_unread", None) is None:
-                self._unread = _declared_length(self.headers)
-            if unread:
+            pending = self.command == "POST" and getattr(self, "_unread", None) != 0
+            if pending:
                 # answered before the body was read: what is left of it must not be taken for
                 # the next request on this connection
                 self.close_connection = True
                 headers = {**(headers or {}), "Connection": "close"}
             self._send(status, json.dumps({"error": message, "status": status}).encode(), headers)
-            if unread and getattr(self, "_unread", None):
-                self._discard(self._unread)
+            if pending:
+                self._discard(_declared_length(self.headers) if self._unread is None else self._unread)
 
         def _discard(self, n: int) -> None:
             """Read and drop up to n bytes the client is still sending, for DRAIN_SECONDS at most,
