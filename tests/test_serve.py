@@ -22,14 +22,15 @@ SECRET = "pw-serve-7d41c9e2aa"
 
 
 class Served:
-    def __init__(self, tmp: Path, *args: str, env: dict | None = None):
+    def __init__(self, tmp: Path, *args: str, env: dict | None = None, session: bool = False):
         self.dir = tmp
         self.log = tmp / "serve.log"
         run_env = {k: v for k, v in os.environ.items() if not k.startswith("HACHECK_")}
         run_env.update({"PYTHONPATH": str(REPO), "NO_COLOR": "1", **(env or {})})
         with open(self.log, "w") as log:
             self.proc = subprocess.Popen([sys.executable, "-m", "hacheck", "serve", "--port", "0", *args],
-                                         cwd=tmp, env=run_env, stdout=log, stderr=subprocess.STDOUT)
+                                         cwd=tmp, env=run_env, stdout=log, stderr=subprocess.STDOUT,
+                                         start_new_session=session)
         deadline = time.monotonic() + 60
         while True:
             m = re.search(r"listening on (http://[\d.]+:\d+)", self.log.read_text())
@@ -43,6 +44,9 @@ class Served:
 
     def check(self, data: bytes, name: str = "flows.json", **kw) -> httpx.Response:
         return self.http.post("/check", params={"name": name}, content=data, **kw)
+
+    def workers(self) -> list[int]:
+        return [p for p in descendants(self.proc.pid) if "spawn_main" in _cmdline(p)]
 
     def stop(self) -> int:
         self.http.close()
@@ -165,3 +169,220 @@ def test_the_configuration_is_given_at_start(tmp_path):
         assert "HA101" not in {f["rule"] for f in doc["findings"]}
     finally:
         assert s.stop() == 0
+
+
+# --- under load: more clients than workers, worker replacement, stopping (issue 31, part 5) ---
+
+linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="finds the worker processes in /proc")
+
+
+def _stat(pid: int) -> tuple[str, int] | None:
+    """(state, parent pid) of a live process; None when it is gone or a zombie."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return None if fields[0] == "Z" else (fields[0], int(fields[1]))
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
+
+
+def descendants(pid: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit() and (st := _stat(int(d.name))):
+            children.setdefault(st[1], []).append(int(d.name))
+    out, todo = [], [pid]
+    while todo:
+        for c in children.get(todo.pop(), []):
+            out.append(c)
+            todo.append(c)
+    return out
+
+
+def wait_until(what, deadline_s: float = 60):
+    """Poll for a state the service reaches on its own (a generous deadline, not a timing claim)."""
+    deadline = time.monotonic() + deadline_s
+    while not (ok := what()):
+        assert time.monotonic() < deadline, "the state was not reached"
+        time.sleep(0.05)
+    return ok
+
+
+def raw_post(url: str, body: bytes, headers: dict | None = None, timeout: float = 60) -> tuple[str, int, dict, bytes]:
+    """One POST /check on its own connection, classified as a client sees it: ("answer", status,
+    headers, body), or ("reset" | "broken", ...) when the connection failed under it."""
+    import http.client
+    from urllib.parse import urlsplit
+
+    u = urlsplit(url)
+    conn = http.client.HTTPConnection(u.hostname, u.port, timeout=timeout)
+    try:
+        conn.request("POST", "/check?name=flows.json", body=body, headers=headers or {})
+        r = conn.getresponse()
+        return "answer", r.status, {k.lower(): v for k, v in r.getheaders()}, r.read()
+    except (ConnectionResetError, ConnectionAbortedError, BrokenPipeError, ConnectionRefusedError) as e:
+        return "reset", 0, {}, repr(e).encode()
+    except (http.client.HTTPException, OSError) as e:
+        return "broken", 0, {}, repr(e).encode()
+    finally:
+        conn.close()
+
+
+def busy_or_answered(outcome, expected: bytes) -> bool:
+    kind, status, headers, body = outcome
+    if kind != "answer":
+        return False
+    if status == 503:
+        return int(headers.get("retry-after", "0")) >= 1 and headers.get("connection") == "close" and json.loads(body)["status"] == 503
+    return status == 200 and body == expected
+
+
+@pytest.fixture(scope="module")
+def big_flow() -> bytes:
+    from benchmarks import flowgen
+
+    return flowgen.dumps(flowgen.generate(400, seed=31)).encode()
+
+
+def test_more_clients_than_workers_get_a_200_or_a_503_never_a_reset(tmp_path, big_flow):
+    s = Served(tmp_path, "--workers", "2", "--queue", "2")
+    try:
+        expected = cli_json(tmp_path, "flows.json", big_flow)
+        with ThreadPoolExecutor(max_workers=32) as pool:
+            outcomes = list(pool.map(lambda _: raw_post(s.url, big_flow), range(96)))
+        assert all(busy_or_answered(o, expected) for o in outcomes), [o[:2] for o in outcomes if not busy_or_answered(o, expected)]
+        assert any(o[1] == 200 for o in outcomes)
+        assert s.http.get("/health").json()["status"] == "ok"
+    finally:
+        assert s.stop() == 0
+
+
+def _hold_a_slot(url: str, body: bytes):
+    """A connection whose check is admitted but whose body has not all arrived: it holds one of
+    the service's places until the rest is sent."""
+    import socket
+    from urllib.parse import urlsplit
+
+    u = urlsplit(url)
+    sock = socket.create_connection((u.hostname, u.port), timeout=60)
+    sock.sendall(f"POST /check?name=flows.json HTTP/1.1\r\nHost: x\r\nContent-Length: {len(body)}\r\n\r\n".encode() + body[:10])
+    return sock
+
+
+def test_when_every_place_is_taken_a_check_gets_503_with_retry_after_even_with_a_big_body(tmp_path, big_flow):
+    import select
+
+    s = Served(tmp_path, "--workers", "1", "--queue", "0")  # one place in all
+    holder = None
+    try:
+        expected = cli_json(tmp_path, "flows.json", big_flow)
+        # the service admits the holder when it has read its headers: probe until it says busy
+        for _ in range(200):
+            if holder is None or select.select([holder], [], [], 0)[0]:  # none yet, or it was answered 503
+                if holder is not None:
+                    holder.close()
+                holder = _hold_a_slot(s.url, big_flow)
+            if raw_post(s.url, b"[]")[1] == 503:
+                break
+        else:
+            pytest.fail("the holder was never admitted")
+        # 4 MiB: more than the socket buffers hold, so a service that closed without reading it
+        # would reset the connection before the client read its 503
+        large = b"[" + b" " * (4 << 20) + b"]"
+        with ThreadPoolExecutor(max_workers=12) as pool:
+            outcomes = list(pool.map(lambda i: raw_post(s.url, large if i % 2 else big_flow), range(24)))
+        assert all(o[0] == "answer" and o[1] == 503 and busy_or_answered(o, expected) for o in outcomes), [o[:2] for o in outcomes]
+        holder.sendall(big_flow[10:])  # the held check completes: its place is free again
+        answer = b""
+        while b"\r\n\r\n" not in answer or len(answer.split(b"\r\n\r\n", 1)[1]) < len(expected):
+            chunk = holder.recv(65536)
+            assert chunk, answer[:200]
+            answer += chunk
+        assert answer.startswith(b"HTTP/1.1 200") and answer.split(b"\r\n\r\n", 1)[1] == expected
+        assert raw_post(s.url, big_flow)[1:4:2] == (200, expected)
+    finally:
+        if holder is not None:
+            holder.close()
+        assert s.stop() == 0
+    assert "POST /check 503" in s.log.read_text()
+
+
+@linux_only
+def test_a_worker_that_dies_is_replaced_and_the_checks_go_on(tmp_path, big_flow):
+    s = Served(tmp_path, "--workers", "2")
+    try:
+        expected = cli_json(tmp_path, "flows.json", big_flow)
+        before = wait_until(lambda: len(w := s.workers()) == 2 and w)
+        os.kill(before[0], signal.SIGKILL)
+        for _ in range(6):  # the dead one is skipped, never handed a check
+            r = s.check(big_flow)
+            assert r.status_code == 200 and r.content == expected
+        after = wait_until(lambda: len(w := s.workers()) == 2 and before[0] not in w and w)
+        assert before[1] in after
+        wait_until(lambda: "replaces it" in s.log.read_text())
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            assert all(r.status_code == 200 and r.content == expected for r in pool.map(lambda _: s.check(big_flow), range(8)))
+    finally:
+        assert s.stop() == 0
+
+
+def _cpu_ticks(pid: int) -> int:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])  # utime + stime
+
+
+@linux_only
+def test_a_check_whose_worker_dies_gets_a_500_not_a_reset_and_the_service_goes_on(tmp_path):
+    from benchmarks import flowgen
+
+    flow = flowgen.dumps(flowgen.generate(20_000, seed=31)).encode()  # a check long enough to be caught in
+    s = Served(tmp_path, "--workers", "1")
+    try:
+        for _ in range(10):
+            [worker] = wait_until(lambda: len(w := s.workers()) == 1 and w)
+            idle = _cpu_ticks(worker)
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                asked = pool.submit(raw_post, s.url, flow)
+                # an idle worker uses no CPU: once it has used some, it is reading or checking the flow
+                while not asked.done() and _cpu_ticks(worker) - idle < 5:
+                    time.sleep(0.005)
+                if not asked.done():
+                    os.kill(worker, signal.SIGKILL)
+                kind, status, _, body = asked.result()
+            assert kind == "answer", body
+            if status == 500:
+                assert "stopped before answering" in json.loads(body)["error"]
+                break
+            assert status == 200  # it answered before the kill: try again on its replacement
+        else:
+            pytest.fail("the worker was never caught checking")
+        wait_until(lambda: len(w := s.workers()) == 1 and worker not in w)
+        assert s.check(b"[]").status_code == 200
+    finally:
+        assert s.stop() == 0
+
+
+@linux_only
+@pytest.mark.parametrize("how", ["SIGTERM", "Ctrl-C", "SIGKILL"])
+def test_stopping_the_service_leaves_no_worker_behind(tmp_path, how):
+    s = Served(tmp_path, "--workers", "2", session=True)  # its own process group, as in a terminal
+    assert s.check(b"[]").status_code == 200
+    family = wait_until(lambda: len(s.workers()) == 2 and descendants(s.proc.pid))
+    assert len(family) >= 2
+    s.http.close()
+    if how == "SIGTERM":
+        s.proc.send_signal(signal.SIGTERM)
+    elif how == "Ctrl-C":  # the terminal sends SIGINT to the whole foreground group
+        os.killpg(s.proc.pid, signal.SIGINT)
+    else:  # no chance to clean up: the workers must notice on their own
+        s.proc.kill()
+    code = s.proc.wait(timeout=60)
+    assert code == (-signal.SIGKILL if how == "SIGKILL" else 0), s.log.read_text()
+    wait_until(lambda: all(_stat(p) is None for p in family))
+    assert "Traceback" not in s.log.read_text()

@@ -434,10 +434,12 @@ def deploy(flows, target_name, targets_file, dry_run, recover, audit_log, fail_o
 @click.option("--port", default=8765, show_default=True, type=click.IntRange(0, 65535), help="Port (0: any free one, printed at start).")
 @click.option("--token-env", metavar="NAME", help="Require `Authorization: Bearer <token>`, the token read from this environment variable.")
 @click.option("--max-body", "max_body_mb", default=50.0, show_default=True, type=click.FloatRange(min=0.001), help="Largest flow accepted, in MiB (larger: HTTP 413).")
+@click.option("--workers", type=click.IntRange(min=1), default=None, help="Worker processes running checks [default: the CPUs this process may use].")
+@click.option("--queue", "queue_size", type=click.IntRange(min=0), default=32, show_default=True, help="Checks that may wait for a worker; beyond them, HTTP 503 with Retry-After.")
 @click.option("--fail-on", type=click.Choice(["error", "warning", "info", "never"]), default=None, help="The threshold the reports' `failed` uses [default: the configuration's, else warning].")
 @click.option("--rules", "rule_dirs", multiple=True, type=click.Path(file_okay=False), help="Extra folder of YAML rules (repeatable).")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), help="Use this .hacheck.yaml or pyproject.toml instead of searching upward from the working directory.")
-def serve(host, port, token_env, max_body_mb, fail_on, rule_dirs, config_file) -> None:
+def serve(host, port, token_env, max_body_mb, workers, queue_size, fail_on, rule_dirs, config_file) -> None:
     """Answer check requests over HTTP (for the Node-RED editor plugin): POST /check, GET /rules,
     GET /rules/<id>, GET /health. Stops on Ctrl-C or SIGTERM."""
     import signal
@@ -445,12 +447,14 @@ def serve(host, port, token_env, max_body_mb, fail_on, rule_dirs, config_file) -
     from hacheck.commands.serve import ServeError, build
 
     try:
-        server = build(host, port, config_file, token_env, max_body_mb, fail_on=fail_on, rule_dirs=rule_dirs)
+        server = build(host, port, config_file, token_env, max_body_mb, fail_on=fail_on, rule_dirs=rule_dirs,
+                       workers=workers, queue=queue_size)
     except ServeError as e:
         raise HacheckError(str(e)) from None
     bound_host, bound_port = server.server_address[:2]
     click.echo(f"hacheck serve: listening on http://{bound_host}:{bound_port} "
-               f"({'bearer token required' if token_env else 'no token'}); Ctrl-C stops", err=True)
+               f"({'bearer token required' if token_env else 'no token'}; {server.pool.workers} workers, "
+               f"queue {server.pool.queue}); Ctrl-C stops", err=True)
 
     def stop(signum, frame):
         raise KeyboardInterrupt
@@ -461,6 +465,8 @@ def serve(host, port, token_env, max_body_mb, fail_on, rule_dirs, config_file) -
     except KeyboardInterrupt:
         pass
     finally:
+        for sig in (signal.SIGTERM, signal.SIGINT):  # a second signal must not cut the workers' stop short
+            signal.signal(sig, signal.SIG_IGN)
         server.server_close()
     sys.exit(EXIT_OK)
 

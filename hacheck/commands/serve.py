@@ -8,12 +8,21 @@ anything else that checks flows often (the catalogue and configuration are loade
     GET  /rules/<id or name>        -> {"id", "name", ..., "markdown"}: `hacheck explain`
     GET  /health                    -> {"status": "ok", "version", "rules"}
 
-The standard library's ThreadingHTTPServer, not an ASGI stack: a check is CPU-bound Python
-(threads or an event loop give the same throughput under the GIL), the service is local and
-small, and it adds no dependency to a linter installed in CI images (docs/ARCHITECTURE.md).
+The standard library's ThreadingHTTPServer in front of a pool of worker processes
+(serve_pool.py), not an ASGI stack: a check is CPU-bound Python, so the cores are used by
+processes, not by threads or an event loop; the HTTP side only parses, admits and forwards; and
+a linter installed in CI images should not pull a web framework (docs/ARCHITECTURE.md).
+
+Under load: the listen backlog is as deep as the system allows (so a burst of connections is
+queued by the kernel, not refused), a thread per connection parses the request, and a check is
+admitted only while fewer than `--workers + --queue` are running or waiting; the others get 503
+with Retry-After before their body is read (so at most that many bodies are held), and what the
+client sent is read and dropped before the connection closes (closing with unread data would
+reset it, and the client would see a reset instead of the 503).
 
 Safety: loopback by default; anything else needs a bearer token (read from an environment
-variable, never a command-line value that `ps` shows); bodies over the limit get 413 unread;
+variable, never a command-line value that `ps` shows); bodies over the limit get 413 and are
+dropped unparsed;
 a posted flow is never written to disk or logged (the log line is method, path, status, size,
 time), and a report quotes no credential (the same reporters as the CLI).
 """
@@ -27,12 +36,17 @@ import os
 import sys
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from io import StringIO
 from urllib.parse import parse_qs, unquote, urlsplit
+
+from hacheck.commands.serve_pool import CheckFailed, PoolError, WorkerDied, WorkerPool
 
 DEFAULT_HOST, DEFAULT_PORT = "127.0.0.1", 8765
 DEFAULT_MAX_BODY_MB = 50.0  # a 100k-node flow is 45 MB pretty-printed
+DEFAULT_QUEUE = 32  # checks waiting for a worker; with 5-50 ms checks, well under a second
 MAX_NAME = 200
+IDLE_TIMEOUT = 30.0  # seconds a connection may sit between reads: a slow or idle client frees its thread
+DRAIN_SECONDS = 2.0  # how long an unused body is read and dropped before the connection closes
+BACKLOG = 65535  # the listen queue: the kernel caps it at what it allows (Linux: net.core.somaxconn)
 
 
 class ServeError(Exception):
@@ -40,21 +54,11 @@ class ServeError(Exception):
 
 
 class Service:
-    """What every request shares: the configuration and the rule catalogue, loaded once."""
+    """What every request shares: the configuration and the rule catalogue, loaded once, and
+    the worker pool that runs the checks."""
 
-    def __init__(self, config, rules, token: str | None, max_body: int):
-        self.config, self.rules, self.token, self.max_body = config, rules, token, max_body
-
-    def check(self, name: str, data: bytes) -> bytes:
-        from hacheck.load.loader import parse_bytes
-        from hacheck.reporters import json_report
-        from hacheck.run.runner import RunResult, check_one
-
-        flow = parse_bytes(name, data)
-        result = RunResult([check_one(flow, self.rules, self.config)], self.rules, self.config)
-        out = StringIO()
-        json_report.render(result, out)
-        return out.getvalue().encode("utf-8", "backslashreplace")
+    def __init__(self, config, rules, token: str | None, max_body: int, pool):
+        self.config, self.rules, self.token, self.max_body, self.pool = config, rules, token, max_body, pool
 
     def catalogue(self) -> bytes:
         from hacheck.reporters.docs import rule_summary
@@ -77,6 +81,7 @@ def make_handler(service: Service, log=None):
         server_version = "hacheck-serve"
         sys_version = ""
         protocol_version = "HTTP/1.1"
+        timeout = IDLE_TIMEOUT
 
         def do_GET(self):  # noqa: N802 - the stdlib's naming
             if not self._authorised():
@@ -108,17 +113,31 @@ def make_handler(service: Service, log=None):
                 return self._problem(400, "bad Content-Length")
             if n < 0:
                 return self._problem(400, "bad Content-Length")
+            self._unread = n
             if n > service.max_body:
                 return self._problem(413, f"the flow is larger than the limit of {service.max_body} bytes (--max-body)")
-            data = self.rfile.read(n)
-            self._body_read = True
-            name = (parse_qs(url.query).get("name") or ["flows.json"])[0][:MAX_NAME] or "flows.json"
+            pool = service.pool
+            if not pool.admit():
+                return self._problem(503, "busy: every worker is checking and the queue is full; try again later",
+                                     {"Retry-After": str(pool.retry_after())})
             try:
-                body = service.check(name, data)
-            except Exception as e:  # noqa: BLE001 - one bad request must not stop the service
-                # the exception's text may quote the flow: name the type only
-                return self._problem(500, f"internal error {type(e).__name__} while checking")
-            return self._send(200, body)
+                data = self.rfile.read(n)
+                self._unread = 0
+                if len(data) < n:  # the client went away mid-body: nobody to answer
+                    self.close_connection = True
+                    return None
+                name = (parse_qs(url.query).get("name") or ["flows.json"])[0][:MAX_NAME] or "flows.json"
+                try:
+                    body = pool.check(name, data)
+                except WorkerDied:
+                    return self._problem(500, "the worker checking this flow stopped before answering; another replaces it")
+                except CheckFailed as e:
+                    # the exception's text may quote the flow: its type only
+                    return self._problem(500, f"internal error {e} while checking")
+                del data
+                return self._send(200, body)
+            finally:
+                pool.release()
 
         def _authorised(self) -> bool:
             if service.token is None:
@@ -131,12 +150,31 @@ def make_handler(service: Service, log=None):
             return False
 
         def _problem(self, status: int, message: str, headers: dict | None = None) -> None:
-            if self.command == "POST" and not getattr(self, "_body_read", False):
+            pending = self.command == "POST" and getattr(self, "_unread", None) != 0
+            if pending:
                 # answered before the body was read: what is left of it must not be taken for
                 # the next request on this connection
                 self.close_connection = True
                 headers = {**(headers or {}), "Connection": "close"}
             self._send(status, json.dumps({"error": message, "status": status}).encode(), headers)
+            if pending:
+                self._discard(_declared_length(self.headers) if self._unread is None else self._unread)
+
+        def _discard(self, n: int) -> None:
+            """Read and drop up to n bytes the client is still sending, for DRAIN_SECONDS at most,
+            64 KiB at a time: a socket closed with unread data sends a reset, which can reach
+            the client before it has read the answer."""
+            deadline = time.monotonic() + DRAIN_SECONDS
+            try:
+                self.wfile.flush()
+                while n > 0 and time.monotonic() < deadline:
+                    self.connection.settimeout(max(0.01, deadline - time.monotonic()))
+                    chunk = self.rfile.read1(min(n, 65536))
+                    if not chunk:
+                        break
+                    n -= len(chunk)
+            except OSError:
+                pass  # the client went: nothing to protect
 
         def _send(self, status: int, body: bytes, headers: dict | None = None) -> None:
             self.send_response(status)
@@ -160,7 +198,7 @@ def make_handler(service: Service, log=None):
 
         def parse_request(self):
             self._t0 = time.perf_counter()
-            self._body_read = False
+            self._unread = None  # the body's bytes not read yet (None: not known)
             return super().parse_request()
 
     return Handler
@@ -169,11 +207,29 @@ def make_handler(service: Service, log=None):
 class Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = BACKLOG
+
+    def __init__(self, address, handler, pool, log):
+        self.pool, self.log = pool, log
+        super().__init__(address, handler)
+
+    def server_close(self):
+        super().server_close()
+        self.pool.stop()
+
+    def handle_error(self, request, client_address):
+        # the standard library prints a traceback (a client that hung up mid-answer, under
+        # load): one line, naming no part of the request
+        exc = sys.exc_info()[1]
+        self.log.write(f"hacheck serve: connection dropped ({type(exc).__name__})\n")
+        self.log.flush()
 
 
 def build(host: str, port: int, config_file: str | None, token_env: str | None, max_body_mb: float,
-          fail_on: str | None = None, rule_dirs=(), log=None) -> Server:
-    """A bound server (not yet serving); ServeError when it must not start."""
+          fail_on: str | None = None, rule_dirs=(), log=None, workers: int | None = None,
+          queue: int = DEFAULT_QUEUE) -> Server:
+    """A bound server with its workers started (not yet serving); ServeError when it must not
+    start. Stop it with server_close(), which stops the workers too."""
     token = None
     if token_env:
         token = os.environ.get(token_env)
@@ -183,6 +239,7 @@ def build(host: str, port: int, config_file: str | None, token_env: str | None, 
         raise ServeError(f"--host {host} is not a loopback address: set --token-env so requests need a token")
     from hacheck.engine.catalog import CatalogError, load_catalog
     from hacheck.config.files import ConfigError, check_rule_refs, load_config
+    from hacheck.run.parallel import default_jobs
 
     try:  # as `hacheck check` configures itself, from the working directory
         config = load_config([], config_file, {"fail_on": fail_on, "rule_packs": tuple(rule_dirs)})
@@ -190,11 +247,45 @@ def build(host: str, port: int, config_file: str | None, token_env: str | None, 
         check_rule_refs(config, rules)
     except (ConfigError, CatalogError) as e:
         raise ServeError(str(e)) from None
-    service = Service(config, rules, token, int(max_body_mb * 1024 * 1024))
+    _raise_open_files_limit()
+    pool = WorkerPool(config, rules, workers or default_jobs(), queue, log=log or sys.stderr)
+    service = Service(config, rules, token, int(max_body_mb * 1024 * 1024), pool)
     try:
-        return Server((host, port), make_handler(service, log))
+        server = Server((host, port), make_handler(service, log), pool, log or sys.stderr)
     except OSError as e:
         raise ServeError(f"cannot listen on {host}:{port}: {e.strerror or e}") from None
+    try:
+        pool.start()
+    except PoolError as e:
+        server.server_close()
+        raise ServeError(str(e)) from None
+    return server
+
+
+def _raise_open_files_limit() -> None:
+    """Every connection is a file descriptor: take the hard limit, not the (often 1,024) soft one."""
+    try:
+        import resource
+    except ImportError:  # Windows: no such limit
+        return
+    try:
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        if hard == resource.RLIM_INFINITY:
+            hard = 1 << 20
+        if soft != resource.RLIM_INFINITY and soft < hard:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    except (ValueError, OSError):
+        pass  # not allowed here: the soft limit stays
+
+
+def _declared_length(headers) -> int:
+    """The body length a request announces, 0 when it announces none we can trust."""
+    if headers.get("Transfer-Encoding"):
+        return 0
+    try:
+        return max(0, int(headers.get("Content-Length", "0")))
+    except ValueError:
+        return 0
 
 
 def _loopback(host: str) -> bool:
