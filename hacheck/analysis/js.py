@@ -76,6 +76,7 @@ Simplifications (documented, deliberate):
 """
 from __future__ import annotations
 
+import functools
 import re
 
 import threading
@@ -1181,6 +1182,12 @@ def passes_nothing(source: str) -> bool:
     or `undefined`, and nothing calls `send`. False when in doubt (unparsable code)."""
     if not isinstance(source, str) or "send" in source:
         return False
+    if len(source) > _CACHE_LIMIT:
+        return _passes_nothing(source)
+    return _passes_nothing_cached(source)
+
+
+def _passes_nothing(source: str) -> bool:
     data = _WRAP_HEAD + source.encode("utf-8", "surrogatepass") + _WRAP_TAIL
     tree = _parse(data)
     if tree is None or _first_error(tree.root_node) is not None:
@@ -1202,6 +1209,9 @@ def passes_nothing(source: str) -> bool:
         stack.extend(n.children)
     return True
 
+
+# flows copy the same code into many nodes (subflow instances, pasted nodes): parse it once
+_passes_nothing_cached = functools.lru_cache(maxsize=4096)(_passes_nothing)
 
 _NESTED_FUNCTIONS = frozenset(("function_declaration", "function_expression", "function", "arrow_function",
                                "method_definition", "generator_function_declaration", "generator_function"))

@@ -34,6 +34,7 @@ class Effects:
         self._idle: set[str] | None = None
         self._blocked: set[str] | None = None
         self._sources: list[Node] | None = None
+        self._classes_by_node: dict[str, str] | None = None
 
     @property
     def pred(self) -> dict[str, list[str]]:
@@ -254,6 +255,13 @@ class Effects:
         reach = self._reach[key] = Reach(self.pred, targets, self.blocked, hops=self._hops)
         return reach
 
+    def outbound_classes(self) -> dict[str, str]:
+        """Node id -> the class of its outbound effect, for every node that acts."""
+        if self._classes_by_node is None:
+            self.outbound()
+            self._classes_by_node = {v.rpartition(SEP)[2]: c for v, c in self._outbound.items()}
+        return self._classes_by_node
+
     def reaching(self, name: str, node_ids, k: int = 3) -> Reach:
         """A search towards a set of nodes chosen by a rule (e.g. the per-copy state), keeping
         the nearest `k` per vertex; built once per name and flow."""
@@ -360,8 +368,11 @@ def _add_local_broker_hops(pred: dict[str, list[str]], graph, flow: FlowFile) ->
         for i in ins:
             if i.get("broker") != o.get("broker") or not _may_match(i.get("topic"), topic):
                 continue
+            # the broker hands the publish to what the subscription feeds (the mqtt in itself
+            # does not pass on what is wired into it: control messages)
             for iv in vo.get(i.id, ()):
-                pred[iv] = list(pred.get(iv, ())) + list(vo.get(o.id, ()))
+                for w in graph.succ.get(iv, ()):
+                    pred[w] = list(pred.get(w, ())) + list(vo.get(o.id, ()))
 
 
 def _on_local_broker(n: Node, flow: FlowFile, local_broker) -> bool:

@@ -32,7 +32,16 @@ class Reached:
 def outbound(ctx, node: Node, ignore: tuple[str, ...] = ()) -> Reached | None:
     """The nearest effects acting on the world that `node`'s messages reach, or None."""
     eff = ctx.effects
-    found = eff.nearest(eff.outbound(ignore), node)
+    if len(ignore) > 1:
+        # the search shared with the rules that ignore less (a whole search per set of ignored
+        # classes costs a pass over the graph), less the effects of the classes ignored here;
+        # where that leaves nothing, this rule's own search decides
+        classes = eff.outbound_classes()
+        found = [(t, p) for t, p in eff.nearest(eff.outbound(ignore[:1]), node) if classes.get(t) not in ignore]
+        if not found:
+            found = eff.nearest(eff.outbound(ignore), node)
+    else:
+        found = eff.nearest(eff.outbound(ignore), node)
     src = eff.roles(node).source
     if src is not None and not src.acts:
         # its effect is what an input makes it do (a KNX node writes what it is sent, not the
