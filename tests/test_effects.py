@@ -248,7 +248,7 @@ def test_explain_shows_a_rules_sources_and_effects_and_a_node_types_roles():
     node = run_cli("explain", "api-call-service")
     assert node.returncode == 0 and "effect: outbound" in node.out
     none = run_cli("explain", "no-such-thing")
-    assert none.returncode == 2 and "no rule or node type 'no-such-thing'" in none.err
+    assert none.returncode == 2 and "no rule or node type 'no-such-thing'" in none.err and "hacheck explain HA109" in none.err
 
 
 def test_a_localhost_service_is_judged_shared_by_default_and_per_copy_when_configured():

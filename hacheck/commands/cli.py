@@ -286,7 +286,10 @@ def explain(rule, rule_dirs) -> None:
 
     entry = bundled().get(rule)
     if entry is None:
-        raise HacheckError(f"no rule or node type '{rule}'; `hacheck rules` lists the rules, docs/effects.md the node types")
+        raise HacheckError(
+            f"no rule or node type '{rule}'; `hacheck rules` lists the rules, docs/effects.md the node types"
+            " (a node type the catalogue does not know is judged by its shape: `hacheck explain HA109`)"
+        )
     click.echo(type_markdown(rule, entry))
 
 
