@@ -815,35 +815,27 @@ class _Reader:
     def _via(self, js: _JsFile, skip: set[str]) -> list[Evidence]:
         """The evidence of the local files `js` requires, transitively, except `skip`."""
         out: list[Evidence] = []
+        for dep in self._required(js, skip, depth_first=True):
+            out.extend(_with(s.evidence, via=dep.rel) for s in dep.sites)
+        return out
+
+    def _required(self, js: _JsFile, skip: set[str], depth_first: bool):
+        """The local files `js` requires, transitively, each once, except those in `skip`."""
         seen = set(skip) | {js.rel}
         todo = [js]
         while todo:
-            cur = todo.pop()
+            cur = todo.pop() if depth_first else todo.pop(0)
             for spec in cur.local_requires:
                 dep = self._local(cur, spec)
                 if dep is None or dep.rel in seen:
                     continue
                 seen.add(dep.rel)
                 todo.append(dep)
-                out.extend(_with(s.evidence, via=dep.rel) for s in dep.sites)
-        return out
+                yield dep
 
     def registering(self, js: _JsFile) -> list[_JsFile]:
         """The local files `js` requires (transitively) that register types themselves."""
-        out: list[_JsFile] = []
-        seen = {js.rel}
-        todo = [js]
-        while todo:
-            cur = todo.pop(0)
-            for spec in cur.local_requires:
-                dep = self._local(cur, spec)
-                if dep is None or dep.rel in seen:
-                    continue
-                seen.add(dep.rel)
-                todo.append(dep)
-                if dep.registrations:
-                    out.append(dep)
-        return out
+        return [dep for dep in self._required(js, set(), depth_first=False) if dep.registrations]
 
     def _editor(self, listed: _JsFile) -> tuple[str, dict[str, _EditorDef] | None]:
         """The editor definitions of a node set: its .html is the one beside its listed .js, for

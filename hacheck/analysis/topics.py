@@ -233,8 +233,8 @@ def _change(n, key, incoming):
     return value
 
 
-def _may_match(pattern: str, topic: str) -> bool:
-    """Whether some topic matching the MQTT filter `pattern` equals `topic`."""
+def filter_matches(pattern: str, topic: str) -> bool:
+    """Whether `topic` matches the MQTT filter `pattern` (`+` one level, `#` the rest)."""
     f, t = pattern.split("/"), topic.split("/")
     for i, part in enumerate(f):
         if part == "#":
@@ -261,7 +261,7 @@ def _can_match(key, rule: dict, value: str) -> bool:
             return text == "*" and _NUMBER.match(v) is not None or (_NUMBER.match(v) is not None and float(v) == float(text))
         if kind == "b":
             return v == text
-        return _may_match(text, v) if filt else v == text
+        return filter_matches(text, v) if filt else v == text
     if op == "neq":
         return True if filt or kind != "s" else v != text
     if kind != "s":

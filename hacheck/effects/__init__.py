@@ -103,7 +103,7 @@ class Effects:
         msg.url from does not read as a command (judged by the catalogue's own entry)."""
         from hacheck.analysis.js import assigned_strings
 
-        before = {u.rpartition(SEP)[2] for v in self.graph.vertices_of.get(node.id, ()) for u in self.graph.pred.get(v, ())}
+        before = self._before(node)
         if not before:
             return False
         urls: list[str] = []
@@ -128,8 +128,13 @@ class Effects:
         """A database node that runs the SQL in msg.topic: every node just before it sets
         msg.topic to a query that only reads (SELECT, SHOW, ...), in function code, a change
         rule or a template. Taken as a write otherwise, as the catalogue says."""
-        before = {u.rpartition(SEP)[2] for v in self.graph.vertices_of.get(node.id, ()) for u in self.graph.pred.get(v, ())}
+        before = self._before(node)
         return bool(before) and all(self.sets_read_only_query(nid) for nid in before)
+
+    def _before(self, node: Node) -> set[str]:
+        """The ids of the nodes wired (or linked) just before `node`, in any instance."""
+        pred = self.graph.pred
+        return {u.rpartition(SEP)[2] for v in self.graph.vertices_of.get(node.id, ()) for u in pred.get(v, ())}
 
     def reads_after(self, node: Node, before: str) -> bool:
         """A database node that runs the SQL in msg.topic, reached from the node `before`,
@@ -139,23 +144,22 @@ class Effects:
     def sets_read_only_query(self, nid: str) -> bool:
         from hacheck.analysis.js import assigned_strings
 
-        if True:
-            n = self.flow.by_id[nid]
-            if n.type == "function":
-                code = n.raw.get("func") or ""
-                queries = assigned_strings(code, "msg", "topic", True)
-                if not queries:  # built in a variable and sent in a new message: its SQL texts
-                    queries = tuple(q for q in _literals(code) if _READ_ONLY_SQL.match(q) or _WRITE_SQL.search(q))
-            elif n.type == "change":
-                queries = tuple(str(r.get("to")) for r in n.raw.get("rules") or ()
-                                if isinstance(r, dict) and r.get("t") == "set" and r.get("pt") == "msg" and r.get("p") == "topic" and r.get("tot") == "str")
-            elif n.type == "template" and n.raw.get("field") == "topic" and n.raw.get("fieldType", "msg") == "msg":
-                queries = (str(n.raw.get("template") or ""),)
-            else:
-                return False
-            # all the text the node can put there, in order: a write anywhere makes it a write
-            text = " ".join(queries or ())
-            return bool(_READ_ONLY_SQL.match(text)) and not _WRITE_SQL.search(text)
+        n = self.flow.by_id[nid]
+        if n.type == "function":
+            code = n.raw.get("func") or ""
+            queries = assigned_strings(code, "msg", "topic", True)
+            if not queries:  # built in a variable and sent in a new message: its SQL texts
+                queries = tuple(q for q in _literals(code) if _READ_ONLY_SQL.match(q) or _WRITE_SQL.search(q))
+        elif n.type == "change":
+            queries = tuple(str(r.get("to")) for r in n.raw.get("rules") or ()
+                            if isinstance(r, dict) and r.get("t") == "set" and r.get("pt") == "msg" and r.get("p") == "topic" and r.get("tot") == "str")
+        elif n.type == "template" and n.raw.get("field") == "topic" and n.raw.get("fieldType", "msg") == "msg":
+            queries = (str(n.raw.get("template") or ""),)
+        else:
+            return False
+        # all the text the node can put there, in order: a write anywhere makes it a write
+        text = " ".join(queries or ())
+        return bool(_READ_ONLY_SQL.match(text)) and not _WRITE_SQL.search(text)
 
     def _types(self, want) -> list[str]:
         """The node types of this flow for which `want(entry)` holds; `None` stands for a
@@ -387,13 +391,9 @@ def _may_match(subscription, topic) -> bool:
         return False
     if not isinstance(topic, str) or not topic:
         return True
-    f, t = subscription.split("/"), topic.split("/")
-    for i, part in enumerate(f):
-        if part == "#":
-            return True
-        if i >= len(t) or (part != "+" and part != t[i]):
-            return False
-    return len(f) == len(t)
+    from hacheck.analysis.topics import filter_matches
+
+    return filter_matches(subscription, topic)
 
 
 def _name(flow: FlowFile, n: Node) -> str:

@@ -61,13 +61,14 @@ def _feasible(ctx, node: Node, found: list) -> list:
     """The effects found, less those whose every path crosses a switch output that none of
     this node's own messages can take (analysis/topics.py; the graph already drops the
     outputs that no message of any source can take)."""
+    from hacheck.analysis.graph import base_id
     from hacheck.analysis.topics import narrows, reach_of_source, tested_switches
 
     g = ctx.graph
     switches = tested_switches(g)
     if not switches:
         return found
-    ids = {v.rpartition("\x1f")[2] for vs in switches.values() for v in vs}
+    ids = {base_id(v) for vs in switches.values() for v in vs}
     if not any(step in ids for _, path in found for step in path):
         return found
     starts = tuple(g.vertices_of.get(node.id, ()))

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from hacheck.analysis.match import localhost_per_copy
 from hacheck.model.findings import Hit, Related, Severity
 from hacheck.model.flow import Node
-from hacheck.analysis.paths import describe_paths, hit_paths, input_paths, related_node
+from hacheck.analysis.paths import describe_paths, hit_paths, input_paths, related_node, step_name
 
 # sessions with a rule of their own: a fixed MQTT client id is HA103; FlowFuse's own broker
 # connection is inferred from its code to share one id between copies, not seen to
@@ -78,23 +78,22 @@ def local_disk_state(ctx, rule) -> Iterator[Hit]:
         return
     flow, eff = ctx.flow, ctx.effects
     disk = _nodes_with(ctx, "host", ("disk",))
+    fed_writers: list[Node] = []
     for n, host in disk:
-        effect = eff.roles(n).effect
-        if n.type == "function":
-            writes = _function_writes(n)
-        else:
-            writes = effect is not None and effect.kind in ("outbound", "state")
-        if n.is_config or not writes:
+        if n.is_config or not _writes(eff, n):
             continue  # a reader, or the database file's config: the writes are elsewhere
         paths = input_paths(ctx, n)
         if not paths:
             continue
+        fed_writers.append(n)
+        effect = eff.roles(n).effect
         fed, related = describe_paths(flow, paths, n.id)
         what = effect.what if effect is not None and effect.what else host.what
         others = [m for m, _ in disk if m.id != n.id and not m.is_config and _same_place(n, m)]
         related += tuple(related_node(flow, m, "uses the same place on the disk") for m in others[:20])
         yield Hit(n.id, args={"what": what, "fed": fed}, related=related, paths=hit_paths(paths))
-    yield from _read_back(ctx, disk)
+    if fed_writers:
+        yield from _read_back(ctx, disk, fed_writers)
 
 
 def _writes(eff, n: Node) -> bool:
@@ -104,20 +103,17 @@ def _writes(eff, n: Node) -> bool:
     return effect is not None and effect.kind in ("outbound", "state")
 
 
-def _read_back(ctx, disk) -> Iterator[Hit]:
+def _read_back(ctx, disk, fed_writers: list[Node]) -> Iterator[Hit]:
     """A file or local database read on a load-balanced path, that a load-balanced path writes
     (a request, a shared subscription): each copy's disk holds only what its own share wrote,
     so the answer depends on which copy the reading request lands on. The writer is reported
     above; this is the reader's side. What every copy writes in full (a timer, a plain
     subscription) is on every copy's disk alike."""
     flow, eff = ctx.flow, ctx.effects
-    writers = [m for m, _ in disk if not m.is_config and _writes(eff, m)]
-    if not writers:
-        return
     for n, host in disk:
         if n.is_config or _writes(eff, n):
             continue
-        mine = [w for w in writers if _same_place(n, w) and input_paths(ctx, w)]
+        mine = [w for w in fed_writers if _same_place(n, w)]
         if not mine:
             continue
         paths = input_paths(ctx, n)
@@ -125,13 +121,9 @@ def _read_back(ctx, disk) -> Iterator[Hit]:
             continue
         fed, related = describe_paths(flow, paths, n.id)
         writer = mine[0]
-        what = f"{host.what or 'reads a file on this copy' + chr(39) + 's disk'}, which {_label(writer)} writes there from its share of the requests,"
+        what = f"{host.what or 'reads a file on this copy' + chr(39) + 's disk'}, which {step_name(flow, writer.id)} writes there from its share of the requests,"
         related += tuple(related_node(flow, w, "writes what it reads, on each copy's disk") for w in mine[:20])
         yield Hit(n.id, args={"what": what, "fed": fed}, related=related, paths=hit_paths(paths), detail="read-back")
-
-
-def _label(n: Node) -> str:
-    return f"{n.type} '{n.name}'" if n.name else n.type
 
 
 def _same_place(a: Node, b: Node) -> bool:
