@@ -386,3 +386,40 @@ def test_stopping_the_service_leaves_no_worker_behind(tmp_path, how):
     assert code == (-signal.SIGKILL if how == "SIGKILL" else 0), s.log.read_text()
     wait_until(lambda: all(_stat(p) is None for p in family))
     assert "Traceback" not in s.log.read_text()
+
+
+def test_fix_answers_the_edits_for_one_finding_and_writes_nothing(served):
+    flow = [{"id": "t", "type": "tab", "label": "Ingest"},
+            {"id": "b", "type": "mqtt-broker", "broker": "mqtt.example", "clientid": "plant-1"},
+            {"id": "m", "type": "mqtt in", "z": "t", "name": "jobs", "topic": "jobs/#", "broker": "b", "wires": [["w"]]},
+            {"id": "w", "type": "http request", "z": "t", "method": "POST", "url": "https://api.example/jobs", "wires": [[]]}]
+    before = sorted(p.name for p in served.dir.iterdir())
+    data = json.dumps(flow).encode()
+    r = served.http.post("/fix", params={"rule": "HA101", "node": "m"}, content=data)
+    assert r.status_code == 200, r.text
+    assert r.json() == {"edits": [{"node": "m", "field": "topic", "value": "$share/ingest/jobs/#", "rule": "HA101"}], "notes": []}
+    # one finding at a time: the broker's client id (HA103) is not touched by HA101's fix
+    r = served.http.post("/fix", params={"rule": "HA103", "node": "b"}, content=data)
+    assert r.json()["edits"] == [{"node": "b", "field": "clientid", "value": "", "rule": "HA103"}]
+    # a finding that is not there: nothing to do
+    assert served.http.post("/fix", params={"rule": "HA101", "node": "w"}, content=data).json() == {"edits": [], "notes": []}
+    assert served.http.post("/fix", params={"rule": "HA101"}, content=data).status_code == 400
+    assert sorted(p.name for p in served.dir.iterdir()) == before
+
+
+def test_a_rules_doc_fields_for_the_editor(served):
+    doc = served.http.get("/rules/HA101").json()
+    assert doc["fixable"] and doc["fix_safety"] == "safe" and doc["fix_title"].startswith("Prefix the topic")
+    assert set(doc["docs"]) >= {"what", "why", "use_instead"} and "$share/" in doc["docs"]["use_instead"]
+
+
+def test_with_stop_on_eof_the_service_ends_when_its_parent_closes_stdin(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HACHECK_")} | {"PYTHONPATH": str(REPO)}
+    proc = subprocess.Popen([sys.executable, "-m", "hacheck", "serve", "--port", "0", "--workers", "1", "--stop-on-eof"],
+                            cwd=tmp_path, env=env, stdin=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert b"listening on" in proc.stderr.readline()
+    workers = [p for p in descendants(proc.pid) if "spawn_main" in _cmdline(p)]
+    assert workers
+    proc.stdin.close()
+    assert proc.wait(timeout=30) == 0
+    wait_until(lambda: not any(_stat(p) for p in workers))

@@ -442,7 +442,8 @@ def deploy(flows, target_name, targets_file, dry_run, recover, audit_log, fail_o
 @click.option("--fail-on", type=click.Choice(["error", "warning", "info", "never"]), default=None, help="The threshold the reports' `failed` uses [default: the configuration's, else warning].")
 @click.option("--rules", "rule_dirs", multiple=True, type=click.Path(file_okay=False), help="Extra folder of YAML rules (repeatable).")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), help="Use this .hacheck.yaml or pyproject.toml instead of searching upward from the working directory.")
-def serve(host, port, token_env, max_body_mb, workers, queue_size, fail_on, rule_dirs, config_file) -> None:
+@click.option("--stop-on-eof", is_flag=True, help="Stop when standard input closes: a parent that runs the service as its child (the editor plugin) takes it along when it ends, even when killed.")
+def serve(host, port, token_env, max_body_mb, workers, queue_size, fail_on, rule_dirs, config_file, stop_on_eof) -> None:
     """Answer check requests over HTTP (for the Node-RED editor plugin): POST /check, GET /rules,
     GET /rules/<id>, GET /health. Stops on Ctrl-C or SIGTERM."""
     import signal
@@ -463,6 +464,15 @@ def serve(host, port, token_env, max_body_mb, workers, queue_size, fail_on, rule
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, stop)
+    if stop_on_eof:
+        import threading
+
+        def until_eof():
+            while sys.stdin.buffer.read(65536):
+                pass  # what the parent writes means nothing; only its end does
+            server.shutdown()
+
+        threading.Thread(target=until_eof, name="hacheck-serve-stdin", daemon=True).start()
     try:
         server.serve_forever()
     except KeyboardInterrupt:

@@ -336,3 +336,21 @@ def unified_diff(ff: FileFix) -> str:
             tofile=ff.path if ff.path.startswith("/") else f"b/{ff.path}",
         )
     )
+
+
+def edits_for(flow: FlowFile, config: Config, rules, rule_id: str, node_id: str) -> tuple[list[FieldEdit], list[str]]:
+    """The safe edits `hacheck fix` would make for one finding (its rule on its node) of a flow
+    held in memory (the editor's, posted to `hacheck serve`), and the notes on fixes it holds
+    back; nothing is written. The same checks as on a file: the fixed text is re-read, and a fix
+    that would add a finding is held back."""
+    from hacheck.engine.check import check_flow
+
+    if flow.shape == "unreadable" or flow.text is None:
+        raise FixError(flow.problems[0].message if flow.problems else "the flow cannot be read")
+    every = _suppressed(flow, check_flow(flow, rules, config), rules, config)
+    wanted = [f for f in every if f.rule_id == rule_id and f.node_id == node_id]
+    notes: list[str] = []
+    new, edits = fix_text(flow, wanted, rules, config, False, notes)
+    if edits:
+        _, edits = _without_new_findings(flow, every, rules, config, edits, new, notes)
+    return edits, notes

@@ -4,8 +4,13 @@ anything else that checks flows often (the catalogue and configuration are loade
     POST /check[?name=flows.json]   body: a flow in any shape the loader reads
                                     -> the JSON report, version 1: the bytes `hacheck check
                                        NAME -f json` prints for the same file and configuration
+    POST /fix?rule=R&node=N[&name=] body: a flow, as for /check
+                                    -> {"edits": [{"node", "field", "value", "rule"}], "notes"}:
+                                       what `hacheck fix` would change for that finding, as
+                                       values (the editor applies them as one undoable edit);
+                                       nothing is written
     GET  /rules                     -> the catalogue, as `hacheck rules -f json`
-    GET  /rules/<id or name>        -> {"id", "name", ..., "markdown"}: `hacheck explain`
+    GET  /rules/<id or name>        -> {"id", "name", ..., "docs", "markdown"}: `hacheck explain`
     GET  /health                    -> {"status": "ok", "version", "rules"}
 
 The standard library's ThreadingHTTPServer in front of a pool of worker processes
@@ -71,7 +76,9 @@ class Service:
         found = find_rule(self.rules, key)
         if found is None:
             return None
-        return json.dumps({**rule_summary(found), "markdown": rule_markdown(found)}, indent=2).encode()
+        docs = {k: found.docs[k] for k in ("what", "why", "use_instead", "known_limits") if found.docs.get(k)}
+        return json.dumps({**rule_summary(found), "fix_title": found.fix.get("title"), "docs": docs,
+                           "markdown": rule_markdown(found)}, indent=2).encode()
 
 
 def make_handler(service: Service, log=None):
@@ -96,14 +103,18 @@ def make_handler(service: Service, log=None):
             if path.startswith("/rules/"):
                 body = service.rule(unquote(path[len("/rules/"):]))
                 return self._send(200, body) if body else self._problem(404, "no such rule")
-            return self._problem(404, "no such endpoint: GET /health, /rules, /rules/<id>; POST /check")
+            return self._problem(404, "no such endpoint: GET /health, /rules, /rules/<id>; POST /check, /fix")
 
         def do_POST(self):  # noqa: N802
             if not self._authorised():
                 return
             url = urlsplit(self.path)
-            if url.path != "/check":
-                return self._problem(404, "no such endpoint: POST /check")
+            if url.path not in ("/check", "/fix"):
+                return self._problem(404, "no such endpoint: POST /check, /fix")
+            query = parse_qs(url.query)
+            target = ((query.get("rule") or [""])[0][:MAX_NAME], (query.get("node") or [""])[0][:MAX_NAME])
+            if url.path == "/fix" and not all(target):
+                return self._problem(400, "POST /fix needs ?rule=<rule id>&node=<node id>")
             length = self.headers.get("Content-Length")
             if self.headers.get("Transfer-Encoding", "").lower() == "chunked" or length is None:
                 return self._problem(411, "send the flow with a Content-Length")
@@ -126,9 +137,9 @@ def make_handler(service: Service, log=None):
                 if len(data) < n:  # the client went away mid-body: nobody to answer
                     self.close_connection = True
                     return None
-                name = (parse_qs(url.query).get("name") or ["flows.json"])[0][:MAX_NAME] or "flows.json"
+                name = (query.get("name") or ["flows.json"])[0][:MAX_NAME] or "flows.json"
                 try:
-                    body = pool.check(name, data)
+                    body = pool.check(name, data) if url.path == "/check" else pool.fix(name, data, *target)
                 except WorkerDied:
                     return self._problem(500, "the worker checking this flow stopped before answering; another replaces it")
                 except CheckFailed as e:

@@ -59,6 +59,26 @@ def check_bytes(config, rules, name: str, data: bytes) -> bytes:
     return out.getvalue().encode("utf-8", "backslashreplace")
 
 
+def fix_bytes(config, rules, name: str, data: bytes, rule_id: str, node_id: str) -> bytes:
+    """{"edits": [{node, field, value, rule}], "notes": [...]}: what `hacheck fix` would change
+    in the posted flow for one finding, as values for the editor to set; nothing is written."""
+    import json
+
+    from hacheck.commands.fix import FixError, edits_for
+    from hacheck.load.loader import parse_bytes
+
+    flow = parse_bytes(name, data)
+    try:
+        edits, notes = edits_for(flow, config, rules, rule_id, node_id)
+    except FixError as e:
+        edits, notes = [], [f"not fixed: {e}"]
+    doc = {"edits": [{"node": e.node_id, "field": e.field, "value": e.value, "rule": e.rule_id} for e in edits], "notes": notes}
+    return json.dumps(doc, ensure_ascii=False).encode("utf-8", "backslashreplace")
+
+
+JOBS = {"check": check_bytes, "fix": fix_bytes}
+
+
 def _worker_main(conn) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the service decides when its workers stop
     try:
@@ -73,9 +93,9 @@ def _worker_main(conn) -> None:
             return  # the service is gone
         if job is None:
             return
-        name, data = job
+        kind, args = job
         try:
-            answer = ("ok", check_bytes(config, rules, name, data))
+            answer = ("ok", JOBS[kind](config, rules, *args))
         except Exception as e:  # noqa: BLE001 - one bad flow must not stop the worker
             answer = ("error", type(e).__name__)
         try:
@@ -168,10 +188,17 @@ class WorkerPool:
 
     def check(self, name: str, data: bytes) -> bytes:
         """Run one admitted check on the next idle worker."""
+        return self.run("check", name, data)
+
+    def fix(self, name: str, data: bytes, rule_id: str, node_id: str) -> bytes:
+        """The edits that fix one finding of the posted flow (an admitted job, like a check)."""
+        return self.run("fix", name, data, rule_id, node_id)
+
+    def run(self, kind: str, *args) -> bytes:
         while True:
             w = self._idle.get()
             try:
-                w.conn.send((name, data))
+                w.conn.send((kind, args))
             except (OSError, ValueError):
                 continue  # it died while idle (nothing of this check was run): the watcher replaces it
             t0 = time.perf_counter()
