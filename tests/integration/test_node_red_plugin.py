@@ -21,6 +21,7 @@ import httpx
 import pytest
 
 from tests.test_html_browser import ELEMENT, browser  # noqa: F401 - the browser fixture
+from tests.test_serve import _cmdline, _stat, descendants, wait_until
 
 from .cluster import NODE_RED_DIR, bcrypt_hash, find_exe, free_port, spawn, stop_process, wait_http
 
@@ -72,7 +73,7 @@ def tarball(tmp_path_factory) -> Path:
 class Editor:
     """A Node-RED 4.1.15 with the packed plugin installed into its userDir."""
 
-    def __init__(self, tmp: Path, tarball: Path, extra: str = "", env: dict | None = None):
+    def __init__(self, tmp: Path, tarball: Path, extra: str = "", env: dict | None = None, flows: list | None = None):
         self.dir = tmp / "userdir"
         self.dir.mkdir()
         self.port = free_port()
@@ -82,7 +83,7 @@ class Editor:
                            cwd=self.dir, capture_output=True, text=True, timeout=300)
         assert p.returncode == 0, p.stdout + p.stderr
         (self.dir / "settings.js").write_text(SETTINGS.format(port=self.port, extra=extra))
-        (self.dir / "flows.json").write_text(json.dumps(FLOWS, indent=1))
+        (self.dir / "flows.json").write_text(json.dumps(FLOWS if flows is None else flows, indent=1))
         self.log = tmp / "node-red.log"
         self.proc = spawn([find_exe("node"), str(NODE_RED_DIR / "red.js"), "--userDir", str(self.dir),
                            "--settings", str(self.dir / "settings.js")], self.log, env=env)
@@ -137,7 +138,7 @@ def run_check(page) -> set[tuple[str, str]]:
 
 def click_finding_selects_the_node(page) -> None:
     assert page.js("return RED.workspaces.active()") == "tab1"  # the editor opens the first tab
-    page.click(page.find(".hacheck-finding[data-rule='HA101'][data-node='orders']"))
+    page.click(page.find(".hacheck-finding[data-rule='HA101'][data-node='orders'] .hacheck-finding-head"))
     time.sleep(0.5)
     assert page.js("return RED.workspaces.active()") == "tab2"  # revealed on its own tab
     assert page.js("return RED.view.selection().nodes.map(function (n) { return n.id; })") == ["orders"]
@@ -151,17 +152,18 @@ def shot(page, name: str) -> None:
 def test_the_sidebar_lists_the_findings_through_the_command_on_the_path(browser, tarball, tmp_path):  # noqa: F811
     hacheck = shutil.which("hacheck", path=os.path.dirname(sys.executable)) or shutil.which("hacheck")
     assert hacheck, "the hacheck command is not installed (pip install -e .)"
-    env = {**os.environ, "PATH": os.path.dirname(hacheck) + os.pathsep + os.environ["PATH"]}
+    env = {**os.environ, "PATH": os.path.dirname(hacheck) + os.pathsep + os.environ["PATH"], "PYTHONPATH": str(REPO)}
     ed = Editor(tmp_path, tarball, env=env)
     try:
         open_sidebar(browser, ed.url)
         assert run_check(browser) == expected_findings(tmp_path)
         summary = browser.js("return document.querySelector('.hacheck-summary').innerText")
         assert re.fullmatch(r"[1-9]\d* errors?, \d+ warnings?", summary), summary
-        assert "via command" in browser.js("return document.querySelector('.hacheck-status').innerText")
+        assert "via local serve" in browser.js("return document.querySelector('.hacheck-status').innerText")
         tabs = browser.js("return Array.from(document.querySelectorAll('.hacheck-tab')).map(function (t) { return t.getAttribute('data-tab'); })")
         assert "tab2" in tabs
-        link = browser.js("return document.querySelector(\".hacheck-finding[data-rule='HA101'] a.hacheck-rule\").href")
+        browser.click(browser.find(".hacheck-finding[data-rule='HA101'] .hacheck-caret"))
+        link = browser.js("return document.querySelector(\".hacheck-finding[data-rule='HA101'] a.hacheck-doclink\").href")
         assert link.endswith("docs/rules.md#ha101-mqtt-subscription-not-shared")
         click_finding_selects_the_node(browser)
         shot(browser, "command")
@@ -223,3 +225,207 @@ def test_the_sidebar_works_through_hacheck_serve_and_the_route_needs_flows_read(
             ed.stop()
         served.terminate()
         served.wait(timeout=30)
+
+
+# --- live checks, badges, fixes, suppressions and reveal on a real corpus flow (issue 31) ---------
+
+CORPUS_FLOW = "005__DaveThw__EosRemote__node-red_flows.json"  # 401 nodes, 12 tabs, 4 used subflows
+LIVE_TAB = "9ebef505.81b038"  # 'Flow 1', the one enabled tab (the subflows' instances are there)
+SUBFLOW = "d91d3fb4.1bfc7"  # 'OSC to JSON', used on that tab
+# what a user pastes: a broker with a fixed client id (HA103), a plain subscription that
+# publishes a command (HA101)
+PASTE = [
+    {"id": "hx-brk", "type": "mqtt-broker", "name": "plant", "broker": "mqtt.plant.invalid", "port": "1883",
+     "clientid": "press-line-1", "protocolVersion": "4"},
+    {"id": "hx-orders", "type": "mqtt in", "name": "orders", "topic": "plant/orders/#", "qos": "1", "broker": "hx-brk",
+     "datatype": "auto-detect", "inputs": 0, "x": 160, "y": 700, "wires": [["hx-cmd"]]},
+    {"id": "hx-cmd", "type": "mqtt out", "name": "start press", "topic": "plant/press/start", "broker": "hx-brk",
+     "x": 400, "y": 700, "wires": []},
+]
+IN_SUBFLOW = [
+    {"id": "hx-sf-in", "type": "mqtt in", "name": "cues", "topic": "show/cues/#", "qos": "1", "broker": "hx-brk",
+     "datatype": "auto-detect", "inputs": 0, "x": 160, "y": 400, "wires": [["hx-sf-out"]]},
+    {"id": "hx-sf-out", "type": "mqtt out", "name": "fire cue", "topic": "show/fire", "broker": "hx-brk", "x": 400, "y": 400, "wires": []},
+]
+
+ROWS = ("return Array.from(document.querySelectorAll('.hacheck-finding')).map(function (r) {"
+        " return r.getAttribute('data-rule') + ' ' + r.getAttribute('data-node'); })")
+
+
+def rows(page) -> set[str]:
+    return set(page.js(ROWS))
+
+
+def badge(page, node: str):
+    """The badge's severity class and count on a node drawn on the canvas, None when it has none."""
+    return page.js("var g = document.querySelector('g.hacheck-badge:not(.hide) > g[data-hacheck-node=\"' + arguments[0] + '\"]');"
+                   " return g ? [g.getAttribute('class'), g.textContent] : null;", node)
+
+
+def wait_rows(page, present: str | None = None, absent: str | None = None, what: str = "") -> float:
+    """Until the sidebar lists `present` and not `absent`, nothing pressed; the seconds it took."""
+    t0 = time.monotonic()
+    cond = "var r = " + ROWS.replace("return ", "", 1) + ";"
+    if present:
+        cond += f" if (r.indexOf({json.dumps(present)}) < 0) return false;"
+    if absent:
+        cond += f" if (r.indexOf({json.dumps(absent)}) >= 0) return false;"
+    wait_js(page, cond + " return true;", what or f"the sidebar did not list {present} / drop {absent}", timeout=60)
+    return time.monotonic() - t0
+
+
+def open_entry(page, rule: str, node: str) -> None:
+    sel = f".hacheck-finding[data-rule='{rule}'][data-node='{node}']"
+    if not page.js(f"return document.querySelector(\"{sel}\").classList.contains('hacheck-open')"):
+        page.click(page.find(f"{sel} .hacheck-caret"))
+    wait_js(page, f"return !!document.querySelector(\"{sel} .hacheck-explain\")", f"{rule} on {node} did not expand")
+
+
+def serve_children(editor_pid: int) -> list[int]:
+    return [p for p in descendants(editor_pid) if " serve " in _cmdline(p).replace("\0", " ") + " "]
+
+
+def test_live_checks_badges_fix_suppress_explain_and_reveal_on_a_corpus_flow(browser, tarball, tmp_path, corpus):  # noqa: F811
+    source = corpus / "files" / CORPUS_FLOW
+    flows = json.loads(source.read_text())
+    assert len(flows) >= 300
+    hacheck = shutil.which("hacheck", path=os.path.dirname(sys.executable)) or shutil.which("hacheck")
+    assert hacheck, "the hacheck command is not installed (pip install -e .)"
+    # PYTHONPATH: the command runs this checkout's hacheck
+    env = {**os.environ, "PATH": os.path.dirname(hacheck) + os.pathsep + os.environ["PATH"], "PYTHONPATH": str(REPO)}
+    ed = Editor(tmp_path, tarball, env=env, flows=flows)
+    try:
+        browser.get(ed.url)
+        wait_js(browser, f"return !!(window.RED && RED.nodes && RED.nodes.workspace('{LIVE_TAB}') && RED.sidebar.containsTab('hacheck'))",
+                "the editor did not load the corpus flow and the hacheck tab")
+        browser.js("RED.sidebar.show('hacheck')")
+        # checked on load, nothing pressed
+        wait_js(browser, "return /Checked/.test(document.querySelector('.hacheck-status').innerText)", "no live check on load")
+        before = rows(browser)
+        assert before and not any(r.startswith("HA101 ") for r in before)
+        total = browser.js("return document.querySelectorAll('.hacheck-finding').length")
+        assert browser.js("return document.querySelector('#red-ui-tab-hacheck .hacheck-tab-count').innerText") == str(total)
+
+        # an edit: paste a plain subscription that publishes a command; the finding and the badge
+        # come without pressing Check
+        browser.js(f"RED.workspaces.show('{LIVE_TAB}')")
+        browser.js("RED.view.importNodes(arguments[0], {touchImport: true, generateIds: false, notify: false})", PASTE)
+        took = wait_rows(browser, present="HA101 hx-orders", what="no live finding after the paste")
+        assert "HA103 hx-brk" in rows(browser)
+        wait_js(browser, "return !!document.querySelector('g.hacheck-badge:not(.hide) > g[data-hacheck-node=\"hx-orders\"]')",
+                "no badge on the pasted node")
+        assert badge(browser, "hx-orders") == ["hacheck-badge-error", "1"]
+        assert badge(browser, "hx-cmd") is None
+        shot(browser, "live-badge")
+        print(f"edit to finding shown: {took:.2f} s")  # a benchmark measures it; not asserted
+
+        # undo the paste: the finding and the badge go
+        browser.js("RED.actions.invoke('core:undo')")
+        wait_rows(browser, absent="HA101 hx-orders", what="the finding stayed after the paste was undone")
+        assert rows(browser) == before
+        browser.js("RED.view.importNodes(arguments[0], {touchImport: true, generateIds: false, notify: false})", PASTE)
+        wait_rows(browser, present="HA101 hx-orders")
+
+        # one line per finding; details, advice and the actions on expand
+        # one line: as tall as one line of its text, whatever the message's length
+        one_line = browser.js("var h = document.querySelector(\".hacheck-finding[data-node='hx-orders'] .hacheck-finding-head\");"
+                              " return [h.getBoundingClientRect().height, parseFloat(getComputedStyle(h).lineHeight), h.innerText];")
+        assert one_line[0] < 1.6 * one_line[1] and "orders" in one_line[2], one_line
+        open_entry(browser, "HA101", "hx-orders")
+        wait_js(browser, "return /\\$share/.test(document.querySelector(\".hacheck-finding[data-node='hx-orders'] .hacheck-advice\").innerText)",
+                "no advice in the expanded entry")
+
+        # Explain: the rule's docs inside the editor
+        browser.click(browser.find(".hacheck-finding[data-node='hx-orders'] .hacheck-explain"))
+        wait_js(browser, "var s = document.querySelector(\".hacheck-explain-section[data-section='use_instead']\");"
+                " return s && /\\$share\\//.test(s.innerText)", "Explain did not show the rule's docs")
+        assert "HA101 mqtt-subscription-not-shared" in browser.js("return document.querySelector('.hacheck-explain h3').innerText")
+        shot(browser, "explain")
+        browser.click(browser.find(".hacheck-back"))
+
+        # Fix: one undoable edit of the editor's node; the finding and the badge go
+        open_entry(browser, "HA101", "hx-orders")
+        browser.click(browser.find(".hacheck-finding[data-node='hx-orders'] .hacheck-fix"))
+        wait_rows(browser, absent="HA101 hx-orders", what="the finding stayed after Fix")
+        assert browser.js("return RED.nodes.node('hx-orders').topic") == "$share/flow-1/plant/orders/#"
+        assert browser.js("return RED.nodes.node('hx-orders').changed && RED.nodes.dirty()")
+        wait_js(browser, "return !document.querySelector('g.hacheck-badge:not(.hide) > g[data-hacheck-node=\"hx-orders\"]')",
+                "the badge stayed after Fix")
+        browser.js("RED.actions.invoke('core:undo')")  # Ctrl+Z
+        wait_rows(browser, present="HA101 hx-orders", what="the finding did not come back after undoing the fix")
+        assert browser.js("return RED.nodes.node('hx-orders').topic") == "plant/orders/#"
+        wait_js(browser, "return !!document.querySelector('g.hacheck-badge:not(.hide) > g[data-hacheck-node=\"hx-orders\"]')",
+                "the badge did not come back after undoing the fix")
+
+        # filters: severity, selected nodes only
+        browser.click(browser.find(".hacheck-sev[data-severity='error']"))
+        assert not any(r.startswith("HA101 ") or r.startswith("HA103 ") for r in rows(browser))
+        browser.click(browser.find(".hacheck-sev[data-severity='error']"))
+        browser.js("RED.view.select('hx-orders')")
+        browser.click(browser.find(".hacheck-selected-only"))
+        assert rows(browser) == {"HA101 hx-orders"}
+        browser.click(browser.find(".hacheck-selected-only"))
+
+        # reveal a configuration node: its edit dialog opens
+        browser.click(browser.find(".hacheck-finding[data-rule='HA103'][data-node='hx-brk'] .hacheck-finding-head"))
+        wait_js(browser, "var s = RED.editor.getEditStack(); return s.length && s[s.length - 1].id === 'hx-brk'",
+                "the broker's edit dialog did not open")
+        shot(browser, "config-node")
+        browser.js("RED.tray.close()")
+        wait_js(browser, "return RED.editor.getEditStack().length === 0", "the edit dialog did not close")
+
+        # reveal inside a subflow template: its workspace opens and the node is selected
+        browser.js(f"RED.workspaces.show('{SUBFLOW}')")
+        browser.js("RED.view.importNodes(arguments[0], {touchImport: true, generateIds: false, notify: false})", IN_SUBFLOW)
+        wait_rows(browser, present="HA101 hx-sf-in", what="no finding for the node pasted into the subflow")
+        browser.js(f"RED.workspaces.show('{LIVE_TAB}')")
+        browser.click(browser.find(".hacheck-finding[data-rule='HA101'][data-node='hx-sf-in'] .hacheck-finding-head"))
+        wait_js(browser, f"return RED.workspaces.active() === '{SUBFLOW}'", "the subflow's workspace did not open")
+        assert browser.js("return RED.view.selection().nodes.map(function (n) { return n.id; })") == ["hx-sf-in"]
+        wait_js(browser, "return !!document.querySelector('g.hacheck-badge:not(.hide) > g[data-hacheck-node=\"hx-sf-in\"]')",
+                "no badge on the node in the subflow")
+
+        # Suppress: asks a reason, writes the directive into the node's description (undoable);
+        # `hacheck check` of the exported flow honours it
+        open_entry(browser, "HA101", "hx-orders")
+        browser.click(browser.find(".hacheck-finding[data-node='hx-orders'] .hacheck-suppress"))
+        field = browser.find(".hacheck-finding[data-node='hx-orders'] .hacheck-reason input")
+        browser._call("POST", f"/element/{field[ELEMENT]}/value", {"text": "orders are idempotent, keyed by order id"})
+        browser.click(browser.find(".hacheck-finding[data-node='hx-orders'] .hacheck-suppress-ok"))
+        wait_rows(browser, absent="HA101 hx-orders", what="the finding stayed after Suppress")
+        info = browser.js("return RED.nodes.node('hx-orders').info")
+        assert info == "hacheck-disable HA101 -- orders are idempotent, keyed by order id"
+        exported = browser.js("return RED.nodes.createCompleteNodeSet({credentials: false})")
+        (tmp_path / "exported.json").write_text(json.dumps(exported))
+        p = subprocess.run([sys.executable, "-m", "hacheck", "check", "exported.json", "-f", "json"], cwd=tmp_path,
+                           env={**os.environ, "PYTHONPATH": str(REPO)}, capture_output=True, text=True, timeout=120)
+        report = json.loads(p.stdout)["findings"]
+        mine = [f for f in report if f["node"] == "hx-orders"]
+        assert [(f["rule"], f["suppressed"]["kind"], f["suppressed"]["reason"]) for f in mine] == [
+            ("HA101", "inline", "orders are idempotent, keyed by order id")], mine
+        assert not any(f["rule"] in ("HC005", "HC006") for f in report)
+        browser.js("RED.actions.invoke('core:undo')")
+        wait_rows(browser, present="HA101 hx-orders", what="the finding did not come back after undoing the suppression")
+        assert not browser.js("return RED.nodes.node('hx-orders').info")
+
+        # toggle off: an edit is not checked; the choice is remembered
+        browser.click(browser.find(".hacheck-live-toggle"))
+        assert browser.js("return localStorage.getItem('hacheck.live')") == "off"
+        browser.js("RED.nodes.node('hx-cmd').topic = 'x'; RED.events.emit('nodes:change', RED.nodes.node('hx-cmd'))")
+        stamp = browser.js("return document.querySelector('.hacheck-status').innerText")
+        time.sleep(1.5)
+        assert browser.js("return document.querySelector('.hacheck-status').innerText") == stamp
+        browser.click(browser.find(".hacheck-live-toggle"))
+        assert browser.js("return localStorage.getItem('hacheck.live')") is None
+
+        # one long-running serve child did every check; nothing logged, nothing written
+        kids = serve_children(ed.proc.pid)
+        assert len(kids) == 1
+        log = ed.log.read_text()
+        assert "plant/orders" not in log and "idempotent" not in log
+        assert json.loads((ed.dir / "flows.json").read_text()) == flows  # never deployed, never written
+        assert not list(ed.dir.glob("*.json.backup")) and not (ed.dir / ".flows.json.backup").exists()
+    finally:
+        ed.stop()
+    # stopped with Node-RED
+    wait_until(lambda: not any(_stat(p) for p in kids))
