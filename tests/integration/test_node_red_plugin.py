@@ -321,6 +321,12 @@ def test_live_checks_badges_fix_suppress_explain_and_reveal_on_a_corpus_flow(bro
                 "no badge on the pasted node")
         assert badge(browser, "hx-orders") == ["hacheck-badge-error", "1"]
         assert badge(browser, "hx-cmd") is None
+        # hovering the badge shows the headline (the editor's own tooltip, after 500 ms)
+        browser.js("RED.view.reveal('hx-orders', false)")
+        time.sleep(0.5)
+        browser.hover(browser.find("g.hacheck-badge > g[data-hacheck-node='hx-orders'] rect"))
+        wait_js(browser, "var t = document.querySelector('.red-ui-flow-port-tooltip'); return t && /HA101: 'orders' subscribes/.test(t.textContent)",
+                "no tooltip on the badge", timeout=10)
         print(f"edit to finding shown: {took:.2f} s")  # a benchmark measures it; not asserted
 
         # undo the paste: the finding and the badge go
@@ -346,7 +352,7 @@ def test_live_checks_badges_fix_suppress_explain_and_reveal_on_a_corpus_flow(bro
         browser.click(browser.find(".hacheck-finding[data-node='hx-orders'] .hacheck-explain"))
         wait_js(browser, "var s = document.querySelector(\".hacheck-explain-section[data-section='use_instead']\");"
                 " return s && /\\$share\\//.test(s.innerText)", "Explain did not show the rule's docs")
-        assert "HA101 mqtt-subscription-not-shared" in browser.js("return document.querySelector('.hacheck-explain h3').innerText")
+        assert "HA101 mqtt-subscription-not-shared" in browser.js("return document.querySelector('.hacheck-explain-panel h3').innerText")
         shot(browser, "explain", clean=True)
         browser.click(browser.find(".hacheck-back"))
 
