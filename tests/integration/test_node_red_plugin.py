@@ -12,6 +12,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -432,6 +433,17 @@ def test_live_checks_badges_fix_suppress_explain_and_reveal_on_a_corpus_flow(bro
         assert browser.js("return localStorage.getItem('hacheck.live')") is None
 
         # one long-running serve child did every check; nothing logged, nothing written
+        kids = serve_children(ed.proc.pid)
+        assert len(kids) == 1
+        # a serve child that dies is replaced by the next check
+        os.kill(kids[0], signal.SIGKILL)
+        wait_until(lambda: not _stat(kids[0]))
+        browser.js("performance.clearResourceTimings()")
+        browser.click(browser.find(".hacheck-check"))
+        wait_js(browser, "return performance.getEntriesByType('resource').some(function (e) {"
+                         " return /hacheck\\/check$/.test(e.name) && e.responseEnd > 0; })", "no answer after the serve child died")
+        assert not browser.js("return document.querySelector('.hacheck-problem')")
+        assert "HA101 hx-orders" in rows(browser)
         kids = serve_children(ed.proc.pid)
         assert len(kids) == 1
         log = ed.log.read_text()
