@@ -16,13 +16,14 @@ import signal
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
 import pytest
 
 from tests.test_html_browser import ELEMENT, browser  # noqa: F401 - the browser fixture
-from tests.test_serve import _cmdline, _stat, descendants, wait_until
+from tests.test_serve import _cmdline, _stat, descendants, raw_post, wait_until
 
 from .cluster import NODE_RED_DIR, bcrypt_hash, find_exe, free_port, spawn, stop_process, wait_http
 
@@ -145,6 +146,19 @@ def click_finding_selects_the_node(page) -> None:
     assert page.js("return RED.view.selection().nodes.map(function (n) { return n.id; })") == ["orders"]
 
 
+def hold_a_place(url: str, body: bytes, token: str):
+    """A check admitted by the service whose body has not all arrived: it holds one of the
+    service's places until the rest is sent (as tests/test_serve.py's _hold_a_slot, with a token)."""
+    import socket
+    from urllib.parse import urlsplit
+
+    u = urlsplit(url)
+    sock = socket.create_connection((u.hostname, u.port), timeout=60)
+    sock.sendall(f"POST /check?name=flows.json HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n"
+                 f"Content-Length: {len(body)}\r\n\r\n".encode() + body[:10])
+    return sock
+
+
 def shot(page, name: str, clean: bool = False) -> None:
     if clean:  # the corpus flow's 'missing node types' notice would cover the canvas
         page.js("document.querySelectorAll('.red-ui-notification').forEach(function (n) { n.remove(); })")
@@ -201,7 +215,9 @@ def test_without_hacheck_the_sidebar_says_how_to_install_it(browser, tarball, tm
 def test_the_sidebar_works_through_hacheck_serve_and_the_route_needs_flows_read(browser, tarball, tmp_path):  # noqa: F811
     serve_log = tmp_path / "serve.log"
     with open(serve_log, "w") as fh:
-        served = subprocess.Popen([sys.executable, "-m", "hacheck", "serve", "--port", "0", "--token-env", "HC_PLUGIN_TOKEN"],
+        # one worker and no queue: a second check at once gets 503 with Retry-After
+        served = subprocess.Popen([sys.executable, "-m", "hacheck", "serve", "--port", "0", "--token-env", "HC_PLUGIN_TOKEN",
+                                   "--workers", "1", "--queue", "0"],
                                   cwd=tmp_path, stdout=fh, stderr=subprocess.STDOUT,
                                   env={**os.environ, "PYTHONPATH": str(REPO), "HC_PLUGIN_TOKEN": "tok-plugin-8812"})
     ed = None
@@ -219,6 +235,29 @@ def test_the_sidebar_works_through_hacheck_serve_and_the_route_needs_flows_read(
         token = ed.token()
         r = httpx.post(f"{ed.url}/hacheck/check", json=body, headers={"Authorization": f"Bearer {token}"}, trust_env=False, timeout=60)
         assert r.status_code == 200 and r.json()["via"] == "serve", r.text
+        # every place taken: the plugin asks again after Retry-After instead of failing
+        flow_bytes = json.dumps(FLOWS).encode()
+        serve_url = m.group(1)
+        holder = None
+        for _ in range(100):
+            holder = hold_a_place(serve_url, flow_bytes, "tok-plugin-8812")
+            time.sleep(0.1)
+            if raw_post(serve_url, b"[]", {"Authorization": "Bearer tok-plugin-8812"})[1] == 503:
+                break
+            holder.close()
+        else:
+            pytest.fail("could not take the service's one place")
+        busy_before = serve_log.read_text().count("POST /check 503")
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            asked = pool.submit(httpx.post, f"{ed.url}/hacheck/check", json=body, headers={"Authorization": f"Bearer {token}"},
+                                trust_env=False, timeout=60)
+            time.sleep(1.5)
+            assert not asked.done()
+            holder.sendall(flow_bytes[10:])  # the held check completes: its place is free again
+            r = asked.result()
+        holder.close()
+        assert r.status_code == 200 and r.json()["report"]["findings"], r.text
+        assert serve_log.read_text().count("POST /check 503") > busy_before
         open_sidebar(browser, f"{ed.url}/?access_token={token}")
         assert run_check(browser) == expected_findings(tmp_path)
         assert "via serve" in browser.js("return document.querySelector('.hacheck-status').innerText")
