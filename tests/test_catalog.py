@@ -55,6 +55,44 @@ def test_rule_example_fires(rule):
 
 
 @pytest.mark.parametrize("rule", RULES, ids=lambda r: r.id)
+def test_rule_example_has_a_one_line_headline_without_the_node_name(rule):
+    """The headline stands beside the node's name in short entries (the editor's list, the
+    concise format, SARIF's first sentence): it must say what breaks, not repeat the name."""
+    assert rule.headline, f"{rule.id}: a bundled rule needs a headline"
+    assert "{node}" not in rule.headline
+    for f in _run_only(rule, rule.docs["example"]):
+        assert f.headline and "\n" not in f.headline and "{" not in f.headline, f.headline
+        assert len(f.headline) <= 120 and len(f.headline) < len(f.message), f.headline
+
+
+def test_a_long_headline_is_cut_to_one_line_of_120_characters():
+    rule = next(r for r in RULES if r.id == "HA101")
+    topic = "plant/" + "very-long-segment/" * 20 + "#"
+    flow = json.dumps([
+        {"id": "t", "type": "tab"}, {"id": "b", "type": "mqtt-broker", "broker": "b.example"},
+        {"id": "m", "type": "mqtt in", "z": "t", "topic": topic, "broker": "b", "wires": [["o"]]},
+        {"id": "o", "type": "mqtt out", "z": "t", "topic": "x/y", "broker": "b", "wires": []},
+    ])
+    (f,) = _run_only(rule, flow)
+    assert len(f.headline) == 120 and f.headline.endswith("\u2026")
+    assert f.headline.startswith("every copy publishes to 'x/y' for each message on 'plant/very-long-segment/")
+
+
+def test_a_pack_rule_without_a_headline_still_loads_and_reports_none(tmp_path):
+    pack = tmp_path / "pack"
+    pack.mkdir()
+    src = (bundled_rules_dir() / "HA106-embedded-broker.yaml").read_text()
+    src = src.replace("id: HA106", "id: ACM001").replace("name: embedded-broker", "name: no-headline")
+    src = "\n".join(line for line in src.splitlines() if not line.startswith("headline:")) + "\n"
+    (pack / "ACM001-no-headline.yaml").write_text(src)
+    (rule,) = load_dir(pack)
+    assert rule.headline == ""
+    cfg = Config(select=(rule.id,), preview=True)
+    (f,) = check_one(parse_bytes("example.json", rule.docs["example"].encode()), [rule], cfg).findings
+    assert f.headline == "" and f.message
+
+
+@pytest.mark.parametrize("rule", RULES, ids=lambda r: r.id)
 def test_rule_example_ok_does_not_fire(rule):
     assert _run_only(rule, rule.docs["example_ok"]) == [], f"{rule.id}: docs.example_ok fires"
 

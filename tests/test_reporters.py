@@ -29,8 +29,8 @@ from hacheck.reporters.html import _assets, _sha256
 from tests.conftest import run_cli
 from tests.report_scenarios import GOLDEN, PLANTED_SECRETS, SCENARIOS, run, scenario
 
-MINE = ("sarif", "junit", "gitlab", "github", "markdown", "html")
-EXT = {"sarif": "sarif.json", "junit": "junit.xml", "gitlab": "gitlab.json", "github": "github.txt", "markdown": "md", "html": "html"}
+MINE = ("concise", "sarif", "junit", "gitlab", "github", "markdown", "html")
+EXT = {"concise": "concise.txt", "sarif": "sarif.json", "junit": "junit.xml", "gitlab": "gitlab.json", "github": "github.txt", "markdown": "md", "html": "html"}
 UPDATE = os.environ.get("HACHECK_UPDATE_GOLDEN") == "1"
 HOSTILE = ["flows_hostile-labels.json"]
 
@@ -266,7 +266,7 @@ def test_github_annotations_round_trip_and_cannot_inject_commands():
         assert m, ln
         props = dict(p.split("=", 1) for p in m.group(2).split(","))
         assert _unescape(props["file"]) == f.file and props["line"] == str(f.line)
-        assert _unescape(props["title"]) == f"{f.rule_id} {f.rule_name}"
+        assert _unescape(props["title"]) == f"{f.rule_id} {f.headline or f.rule_name}"
         assert " ".join(f.message.split()).replace("\ud800", "\ufffd") in _unescape(m.group(3))
     assert "%0A" in out  # the multi-line name was escaped, not printed raw
 
@@ -289,7 +289,7 @@ def test_auto_format_is_github_inside_github_actions(tmp_path):
     inside = run_cli("check", flow, env={"GITHUB_ACTIONS": "true"})
     outside = run_cli("check", flow, env={"GITHUB_ACTIONS": ""})
     assert inside.returncode == outside.returncode == 1
-    assert re.search(r"^::error file=.*flows\.json,line=\d+,title=HA101 mqtt-subscription-not-shared::", inside.out, re.M)
+    assert re.search(r"^::error file=.*flows\.json,line=\d+,title=HA101 every copy [^:]*::", inside.out, re.M)
     assert "::error" not in outside.out
 
 

@@ -134,7 +134,13 @@ def test_results_point_at_rules_nodes_and_lines():
     assert artifacts == [fr.path for fr in result.files]
     for res, f in zip(doc_run["results"], result.findings, strict=True):
         assert rules[res["ruleIndex"]]["id"] == res["ruleId"] == f.rule_id
-        assert res["message"]["text"] == f.message
+        # the headline is the first sentence (viewers short of space show only that one)
+        text = res["message"]["text"]
+        assert text.endswith(f.message)
+        if f.headline and not f.message.lower().startswith(f.headline.lower()):
+            assert text == f"{f.headline[0].upper()}{f.headline[1:]}. {f.message}"
+        else:
+            assert text == f.message
         loc = res["locations"][0]
         art = loc["physicalLocation"]["artifactLocation"]
         assert art["uri"] == f.file and art["uriBaseId"] == "SRCROOT" and artifacts[art["index"]] == f.file

@@ -52,7 +52,7 @@ def _load_rules(config):
 
 @cli.command()
 @click.argument("paths", nargs=-1, type=click.Path())
-@click.option("-f", "--format", "formats", multiple=True, help="text, json, sarif, junit, gitlab, github, markdown, html, or auto (repeatable, pairs with --output)")
+@click.option("-f", "--format", "formats", multiple=True, help="text, concise, json, sarif, junit, gitlab, github, markdown, html, or auto (repeatable, pairs with --output)")
 @click.option("-o", "--output", "outputs", multiple=True, type=click.Path(dir_okay=False), help="Write the matching --format here instead of stdout.")
 @click.option("--fail-on", type=click.Choice(["error", "warning", "info", "never"]), default=None, help="Lowest severity that fails the run [default: warning].")
 @click.option("--rules", "rule_dirs", multiple=True, type=click.Path(file_okay=False), help="Extra folder of YAML rules (repeatable).")

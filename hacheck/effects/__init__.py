@@ -291,6 +291,17 @@ class Effects:
             return name
         return f"{name} ({e.what})"
 
+    def act(self, node_id: str) -> str:
+        """What an effect does, as a verb phrase without the node's name, for a headline:
+        "publishes to 'home/lamp/set'"; "runs mqtt out 'lamp'" where the catalogue has no words."""
+        n = self.flow.by_id.get(node_id)
+        if n is None:
+            return f"runs {node_id}"
+        e = self.roles(n).effect
+        if e is None or not e.what or e.assumed:
+            return f"runs {_name(self.flow, n)}"
+        return e.what
+
 
 def _may_act(entry: dict | None) -> bool:
     """A type that may act on the world: one the catalogue does not know (judged by its

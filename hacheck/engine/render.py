@@ -35,7 +35,20 @@ def make_finding(rule: Rule, hit: Hit, flow: FlowFile, config: Config) -> Findin
         paths=hit.paths,
         fix_unsafe=hit.fix_unsafe,
         effect_paths=hit.effect_paths,
+        headline=headline(rule, node, flow, hit.args),
     )
+
+
+HEADLINE_MAX = 120
+
+
+def headline(rule: Rule, node: Node | None, flow: FlowFile, args: dict) -> str:
+    """The rule's headline for this hit, on one line and cut to HEADLINE_MAX characters: a topic
+    or URL from the flow may be long, and the line must fit a narrow sidebar or a SARIF viewer."""
+    if not rule.headline:
+        return ""
+    text = " ".join(render(rule.headline, node, flow, args).split())
+    return text if len(text) <= HEADLINE_MAX else text[: HEADLINE_MAX - 1].rstrip() + "\u2026"
 
 
 def _tab_id(node: Node | None, flow: FlowFile) -> str | None:

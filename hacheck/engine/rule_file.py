@@ -42,6 +42,9 @@ class Rule:
     options: dict = field(default_factory=dict)
     uses: dict = field(default_factory=dict)  # effect-catalogue roles a Python check looks at
     selector: TypeSelector | None = None
+    # one line of what breaks, without the node's name (shown beside it): short report entries,
+    # the editor's list, SARIF's first sentence. Optional for rule packs.
+    headline: str = ""
 
     @property
     def fixable(self) -> bool:
@@ -95,6 +98,7 @@ def rule_from_data(data: object, source: str, validated: bool = False) -> Rule:
         options=dict(data.get("options") or {}),
         uses=dict(data.get("uses") or {}),
         selector=TypeSelector(match["type"]) if match and "type" in match else None,
+        headline=data.get("headline", ""),
     )
 
 

@@ -85,6 +85,7 @@ class Finding:
     suppressed: Suppression | None = None
     fix_unsafe: str = ""  # why the rule's safe fix is unsafe for this finding
     effect_paths: tuple[tuple[str, ...], ...] = ()  # from the node to each effect it reaches
+    headline: str = ""  # one line of what breaks, from the rule's `headline` ('' if it has none)
 
     def fingerprint(self) -> str:
         """Stable across runs and edits that move nodes: no line numbers, no message text."""

@@ -9,6 +9,7 @@ import importlib
 
 REPORTERS = {
     "text": "hacheck.reporters.text",
+    "concise": "hacheck.reporters.concise",
     "json": "hacheck.reporters.json_report",
     "sarif": "hacheck.reporters.sarif",
     "junit": "hacheck.reporters.junit",

@@ -38,7 +38,7 @@ def render(result, stream, color: bool = False) -> None:
             lines.append(f"Where: {one_line(where)}")
         if info is not None and info.use_instead:
             lines.append(f"Use instead: {one_line(info.use_instead)}")
-        props = {"file": f.file if f.file != "<stdin>" else None, "line": f.line, "title": f"{f.rule_id} {f.rule_name}"}
+        props = {"file": f.file if f.file != "<stdin>" else None, "line": f.line, "title": f"{f.rule_id} {f.headline or f.rule_name}"}
         stream.write(command(LEVEL[str(f.severity)], "\n".join(lines), **props) + "\n")
     for note in result.notes:
         stream.write(command("notice", note, title="hacheck") + "\n")

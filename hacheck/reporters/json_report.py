@@ -25,6 +25,8 @@ def finding_dict(f) -> dict:
         if f.suppressed is None
         else {"kind": f.suppressed.kind, "reason": f.suppressed.reason, "source": f.suppressed.source},
     }
+    if f.headline:
+        d["headline"] = f.headline
     if f.path:
         d["path"] = f.path
     if f.js_line:

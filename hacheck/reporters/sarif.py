@@ -179,13 +179,21 @@ def _step_text(flow, node_id: str) -> str:
     return f"{kind} '{node_label(flow, node)}'"
 
 
+def _message(f) -> str:
+    """The headline as the message's first sentence: SARIF viewers show only the first sentence
+    where space is short (the schema's description of result.message)."""
+    if not f.headline or f.message.lower().startswith(f.headline.lower().rstrip(".\u2026")):
+        return f.message  # the message already begins with it (HC001: "The file is not valid JSON...")
+    return f"{f.headline[0].upper()}{f.headline[1:]}. {f.message}"
+
+
 def _result(f, result, rule_index: dict[str, int], artifact_index: dict[str, int]) -> dict:
     flow = result.flows.get(f.file)
     res: dict = {
         "ruleId": f.rule_id,
         "ruleIndex": rule_index[f.rule_id],
         "level": _LEVEL[str(f.severity)],
-        "message": {"text": f.message},
+        "message": {"text": _message(f)},
         "locations": [
             _location(f.file, f.line, f.node_id, f.node_type, f.node_name, f.tab_label, artifact_index)
         ],

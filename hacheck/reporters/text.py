@@ -18,9 +18,15 @@ _COLORS = {"error": "\033[31m", "warning": "\033[33m", "info": "\033[36m", "dim"
 _RESET = "\033[0m"
 
 
-def render(result, stream, color: bool = False) -> None:
+def colourer(color: bool):
     def c(kind: str, text: str) -> str:
         return f"{_COLORS[kind]}{text}{_RESET}" if color else text
+
+    return c
+
+
+def render(result, stream, color: bool = False) -> None:
+    c = colourer(color)
 
     for fr in result.files:
         shown = [f for f in fr.findings if f.suppressed is None]
@@ -41,6 +47,11 @@ def render(result, stream, color: bool = False) -> None:
             stream.write(head + (c("dim", "  " + ", ".join(where)) if where else "") + "\n")
             stream.write(f"    {_safe(f.message)}\n")
         stream.write("\n")
+    summary(result, stream, c)
+
+
+def summary(result, stream, c) -> None:
+    """The notes and the closing line: counts and the verdict (also the concise format's)."""
     counts = result.counts()
     total = sum(counts.values())
     parts = [f"{counts[k]} {k}{'s' if counts[k] != 1 and k != 'info' else ''}" for k in ("error", "warning", "info")]

@@ -181,8 +181,12 @@ def hit(ctx, node: Node, reached: Reached, args: dict | None = None, path: str |
         if t not in seen:
             seen.add(t)
             related.append(_related(flow, t, f"would split once the source is shared: {what}"))
+    more = len({t for t, _ in reached.effects}) - 1
     full = {
         "effects": effects_text(ctx, reached),
+        # for the headline: the first effect, and how many others
+        "effect": eff.act(reached.effects[0][0]),
+        "more": f" (+{more} more)" if more > 0 else "",
         "path": path_text(flow, first),
         "splits": splits_text(ctx, reached),
         **(args or {}),
