@@ -365,7 +365,7 @@ def test_live_checks_badges_fix_suppress_explain_and_reveal_on_a_corpus_flow(bro
         browser.js("RED.view.reveal('hx-orders', false)")
         time.sleep(0.5)
         browser.hover(browser.find("g.hacheck-badge > g[data-hacheck-node='hx-orders'] rect"))
-        wait_js(browser, "var t = document.querySelector('.red-ui-flow-port-tooltip'); return t && /HA101: 'orders' subscribes/.test(t.textContent)",
+        wait_js(browser, "var t = document.querySelector('.red-ui-flow-port-tooltip'); return t && /HA101: every copy publishes to 'plant\\/press\\/start'/.test(t.textContent)",
                 "no tooltip on the badge", timeout=10)
         print(f"edit to finding shown: {took:.2f} s")  # a benchmark measures it; not asserted
 
@@ -381,6 +381,9 @@ def test_live_checks_badges_fix_suppress_explain_and_reveal_on_a_corpus_flow(bro
         one_line = browser.js("var h = document.querySelector(\".hacheck-finding[data-node='hx-orders'] .hacheck-finding-head\");"
                               " return [h.getBoundingClientRect().height, parseFloat(getComputedStyle(h).lineHeight), h.innerText];")
         assert one_line[0] < 1.6 * one_line[1] and "orders" in one_line[2], one_line
+        # what breaks: the report's headline
+        assert browser.js("return document.querySelector(\".hacheck-finding[data-node='hx-orders'] .hacheck-headline\").textContent") == \
+            "every copy publishes to 'plant/press/start' for each message on 'plant/orders/#'"
         open_entry(browser, "HA101", "hx-orders")
         wait_js(browser, "return /\\$share/.test(document.querySelector(\".hacheck-finding[data-node='hx-orders'] .hacheck-advice\").innerText)",
                 "no advice in the expanded entry")
