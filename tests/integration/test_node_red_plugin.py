@@ -429,6 +429,14 @@ def test_live_checks_badges_fix_suppress_explain_and_reveal_on_a_corpus_flow(bro
         shot(browser, "config-node", clean=True)
         browser.js("RED.tray.close()")
         wait_js(browser, "return RED.editor.getEditStack().length === 0", "the edit dialog did not close")
+        # a configuration node's fix: the broker's fixed client id is cleared, and comes back with Ctrl+Z
+        open_entry(browser, "HA103", "hx-brk")
+        browser.click(browser.find(".hacheck-finding[data-node='hx-brk'] .hacheck-fix"))
+        wait_rows(browser, absent="HA103 hx-brk", what="HA103 stayed after Fix")
+        assert browser.js("return RED.nodes.node('hx-brk').clientid") == ""
+        browser.js("RED.actions.invoke('core:undo')")
+        wait_rows(browser, present="HA103 hx-brk", what="HA103 did not come back after undoing its fix")
+        assert browser.js("return RED.nodes.node('hx-brk').clientid") == "press-line-1"
 
         # reveal inside a subflow template: its workspace opens and the node is selected
         browser.js(f"RED.workspaces.show('{SUBFLOW}')")
