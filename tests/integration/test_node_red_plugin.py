@@ -232,9 +232,16 @@ def test_the_sidebar_works_through_hacheck_serve_and_the_route_needs_flows_read(
         ed = Editor(tmp_path, tarball, extra=extra, env={k: v for k, v in os.environ.items() if k != "PATH"} | {"PATH": "/usr/bin:/bin"})
         body = {"flows": FLOWS}
         assert httpx.post(f"{ed.url}/hacheck/check", json=body, trust_env=False).status_code == 401
+        assert httpx.post(f"{ed.url}/hacheck/fix", json={**body, "rule": "HA101", "node": "orders"}, trust_env=False).status_code == 401
+        assert httpx.get(f"{ed.url}/hacheck/rules/HA101", trust_env=False).status_code == 401
         token = ed.token()
         r = httpx.post(f"{ed.url}/hacheck/check", json=body, headers={"Authorization": f"Bearer {token}"}, trust_env=False, timeout=60)
         assert r.status_code == 200 and r.json()["via"] == "serve", r.text
+        auth = {"Authorization": f"Bearer {token}"}
+        r = httpx.post(f"{ed.url}/hacheck/fix", json={**body, "rule": "HA101", "node": "orders"}, headers=auth, trust_env=False, timeout=60)
+        assert r.json()["edits"] == [{"node": "orders", "field": "topic", "value": "$share/ingest/plant/orders/#", "rule": "HA101"}], r.text
+        assert httpx.get(f"{ed.url}/hacheck/rules/HA101", headers=auth, trust_env=False).json()["rule"]["id"] == "HA101"
+        assert httpx.get(f"{ed.url}/hacheck/rules/HA999", headers=auth, trust_env=False).status_code == 404
         # every place taken: the plugin asks again after Retry-After instead of failing
         flow_bytes = json.dumps(FLOWS).encode()
         serve_url = m.group(1)
