@@ -97,6 +97,7 @@ class Bridge:
     targets: list[str]
     topic: str
     nodes: dict[str, list[str]] = field(default_factory=dict)  # part -> ids of the bridge's nodes
+    every_copy: bool = False  # to HA, received by every copy (a broadcast to each copy's clients)
 
     @property
     def sender(self) -> str:
@@ -109,6 +110,7 @@ class Group:
     nodes: list[str]
     rules: dict[str, list[str]]  # seed id -> rule ids
     resolves: list[dict]
+    after: dict[str, list[str]] = field(default_factory=dict)  # seed id -> rules found after a round
     bridges: list[str] = field(default_factory=list)
 
 
@@ -129,6 +131,7 @@ class Split:
     context: list[dict]
     notes: list[str]
     changed: dict[str, list[str]]  # part -> ids of original nodes whose fields the split changed
+    rounds: int = 1
 
 
 def _nid(*parts: str) -> str:
@@ -139,7 +142,7 @@ def _nid(*parts: str) -> str:
 class _Partition:
     """Which part each top-level flow node goes to, and why."""
 
-    def __init__(self, flow: FlowFile, findings, bridge: str):
+    def __init__(self, flow: FlowFile, findings, bridge: str, after=()):
         self.flow = flow
         self.bridge = bridge
         self.graph = FlowGraph(flow)
@@ -168,11 +171,21 @@ class _Partition:
             if f.rule_id not in MOVING_RULES or f.suppressed is not None or f.node_id not in by_id:
                 continue
             n = by_id[f.node_id]
-            if n.is_config:
-                continue
-            for t in self._tops_of(n):
+            # HA140 names the tab once for all its widgets, each in `related`
+            named = [by_id[r.node_id] for r in f.related if r.node_id in by_id] if f.rule_id == "HA140" and f.related else [n]
+            for t in (t for m in named if not m.is_config for t in self._tops_of(m)):
                 self.seeds.setdefault(t, set()).add(f.rule_id)
                 self.resolves.setdefault(t, []).append({"rule": f.rule_id, "node": f.node_id})
+        # found on the HA part of an earlier round: what would feed the moved nodes from every
+        # copy, or state the bridge's load-balanced messages would split
+        self.after: dict[str, set[str]] = {}
+        for rule_id, node_id in after:
+            n = by_id.get(node_id)
+            if n is None or n.is_config:
+                continue
+            for t in self._tops_of(n):
+                self.seeds.setdefault(t, set()).add(rule_id)
+                self.after.setdefault(t, set()).add(rule_id)
         self.http_pairs = self._on_request_paths()
 
     def _is_top(self, n: Node) -> bool:
@@ -207,11 +220,18 @@ class _Partition:
     def _on_request_paths(self) -> set[str]:
         """Nodes between an `http in` and an `http response`: the request and response objects
         live in one process, so the pair never crosses a bridge."""
-        ins = [i for i in self.top if self.flow.by_id[i].type == "http in"]
-        outs = [i for i in self.top if self.flow.by_id[i].type == "http response"]
+        by_id = self.flow.by_id
+        ins = [i for i in self.top if by_id[i].type == "http in" or (by_id[i].type == "websocket in" and self._listener(by_id[i]))]
+        outs = [i for i in self.top if by_id[i].type == "http response" or (by_id[i].type == "websocket out" and self._listener(by_id[i]))]
         if not ins or not outs:
             return set()
         return self._walk(ins, self.succ) & self._walk(outs, self.pred)
+
+    def _listener(self, n: Node) -> bool:
+        """A websocket node on a listener: a reply to a client goes out of the process it
+        connected to (msg._session), as an http response does."""
+        cfg = self.flow.by_id.get(n.get("server")) if isinstance(n.get("server"), str) else None
+        return cfg is not None and cfg.type == "websocket-listener"
 
     def _idle(self, nid: str) -> bool:
         """A node nothing feeds that sends only when clicked in the editor (a manual inject)."""
@@ -227,7 +247,7 @@ class _Partition:
         kept: dict[str, Kept] = {}
         for s, rules in self.seeds.items():
             if s in self.http_pairs:
-                kept[s] = Kept(s, sorted(rules), "it is between an http in and its http response: the request and its response live in one process and cannot cross a bridge")
+                kept[s] = Kept(s, sorted(rules), "it is between an http in (or websocket in) and its http response (or websocket out): the request and its reply live in one process and cannot cross a bridge")
         extra: set[str] = set()  # watchers (catch/status/complete) of moved nodes only
         for _ in range(50):
             moved = {s for s in self.seeds if s not in kept and s in running} | extra
@@ -271,7 +291,7 @@ class _Partition:
         for nid in single & self.http_pairs:
             for s, r in reach.items():
                 if nid in r:
-                    bad.setdefault(s, f"the nodes it would take along include {self._label(nid)}, between an http in and its http response, which cannot cross a bridge")
+                    bad.setdefault(s, f"the nodes it would take along include {self._label(nid)}, between an http in (or websocket in) and its reply, which cannot cross a bridge")
         for u, v in self.calls:
             if (u in single) != (v in single):
                 for s, r in reach.items():
@@ -349,7 +369,8 @@ class _Partition:
         for root, ss in members.items():
             nodes = sorted(set().union(*(reach[s] for s in ss)), key=order.__getitem__)
             resolves = [r for s in ss for r in self.resolves.get(s, ())]
-            groups.append(Group(ss, nodes, {s: sorted(self.seeds[s]) for s in ss}, resolves))
+            after = {s: sorted(self.after[s]) for s in ss if s in self.after}
+            groups.append(Group(ss, nodes, {s: sorted(self.seeds[s]) for s in ss}, resolves, after=after))
         # nodes moved with a watcher only, or with nothing: still reported, under no seed
         in_groups = {n for g in groups for n in g.nodes}
         rest = [n for n in self.top if n in single and n not in in_groups]
@@ -363,19 +384,63 @@ class _Partition:
         return f"{n.type} '{n.name}'" if n.name else f"{n.type} {nid}"
 
 
-def split_flow(flow: FlowFile, findings, bridge: str = "project-link", broker: Broker | None = None) -> Split:
+def split_checked(flow: FlowFile, check, bridge: str = "project-link", broker: Broker | None = None, rounds: int = 8) -> Split:
+    """`split_flow`, then the HA part checked with the same rules: a node there that the split
+    gave a finding of the moving rules (a timer that fed a dashboard now feeds a bridge, once
+    per copy; a `join` now fed by a bridge's shared subscription) moves too, round after round
+    until the HA part has none but those that cannot move. `check(flow)` gives the findings."""
+    from hacheck.load.loader import parse_bytes
+
+    findings = check(flow)
+    seen = {(f.rule_id, f.node_id) for f in findings}
+    after: list[tuple[str, str]] = []
+    every: set[str] = set()
+    never: set[str] = set()
+    for i in range(1, rounds + 1):
+        s = split_flow(flow, findings, bridge, broker, after, every)
+        s.rounds = i
+        ha = parse_bytes(flow.path, dumps_flow(s.parts[HA]).encode("utf-8"))
+        receivers = {nid: b.id for b in s.bridges if b.direction == "singleton-to-ha" for nid in b.nodes[HA][:1]}
+        every_rx = {nid: bid for nid, bid in receivers.items() if bid in every}
+        new, more = [], set()
+        for f in check(ha):
+            key = (f.rule_id, f.node_id)
+            if f.suppressed is not None or key in seen:
+                continue
+            if f.rule_id == "HA101" and f.node_id in every_rx:
+                # the broadcast's messages also reach actions: one copy must do those
+                never.add(every_rx[f.node_id])
+                more.add(None)
+            elif f.rule_id == "HA121":
+                # a broadcast to each copy's own WebSocket clients: every copy must get it
+                more |= {receivers[p[0]] for p in f.paths if p and p[0] in receivers} - every - never
+            elif f.rule_id in MOVING_RULES and f.node_id in flow.by_id:
+                seen.add(key)
+                new.append(key)
+        if not new and not more:
+            break
+        after.extend(new)
+        every = (every | more) - never - {None}
+    for bid in sorted(never):
+        s.notes.append(f"bridge {bid}: its messages reach both a broadcast to each HA copy's own WebSocket clients and actions that must run once: "
+                       "one copy receives them, so only that copy's clients see the broadcast (HA121 on the HA part)")
+    return s
+
+
+def split_flow(flow: FlowFile, findings, bridge: str = "project-link", broker: Broker | None = None, after=(), every=frozenset()) -> Split:
+    """`every`: ids of bridges to the HA part whose messages every copy must receive."""
     if bridge not in BRIDGES:
         raise SplitError(f"unknown bridge {bridge!r}; choose from {', '.join(BRIDGES)}")
     if bridge == "mqtt" and broker is None:
         raise SplitError("--bridge mqtt needs --broker mqtt://host:port")
     if flow.duplicates:
         raise SplitError(f"{flow.path}: cannot split: node ids are not unique ({', '.join(sorted(flow.duplicates)[:3])}): fix HC003 first")
-    p = _Partition(flow, findings, bridge)
+    p = _Partition(flow, findings, bridge, after)
     home_top, groups, kept = p.solve()
     by_id = flow.by_id
     raw = {n.id: copy.deepcopy(n.raw) for n in flow.nodes}
     changed: dict[str, set[str]] = {HA: set(), SINGLE: set()}
-    bridges = _bridges(flow, p, home_top, raw, bridge, changed)
+    bridges = _bridges(flow, p, home_top, raw, bridge, changed, every)
     home = _homes(flow, home_top, raw)
     notes: list[str] = []
     _unique_client_ids(flow, home, raw, changed, notes)
@@ -486,6 +551,11 @@ def _for_part(node: dict, n: Node, part: str, home, by_id, changed) -> dict:
         if kept != node["nodes"]:
             node = {**node, "nodes": kept}
             changed[part].add(n.id)
+    if n.type in _WATCHERS and isinstance(node.get("scope"), list):
+        kept = [m for m in node["scope"] if not isinstance(m, str) or part in home.get(m, {part})]
+        if kept != node["scope"]:
+            node = {**node, "scope": kept}
+            changed[part].add(n.id)
     if n.type in ("link in", "link out", "link call") and isinstance(node.get("links"), list):
         kept = [m for m in node["links"] if not isinstance(m, str) or m not in by_id or part in home.get(m, ())
                 or not _is_link(by_id.get(m))]
@@ -499,7 +569,7 @@ def _is_link(n: Node | None) -> bool:
     return n is not None and n.type in ("link in", "link out", "link call")
 
 
-def _bridges(flow: FlowFile, p: _Partition, home: dict[str, str], raw, kind: str, changed) -> list[Bridge]:
+def _bridges(flow: FlowFile, p: _Partition, home: dict[str, str], raw, kind: str, changed, every=frozenset()) -> list[Bridge]:
     """Each output that crosses between the parts becomes a send in its part and a receive in
     the other: one bridge per output port (or link out), whatever number of nodes it feeds."""
     by_id = flow.by_id
@@ -521,7 +591,7 @@ def _bridges(flow: FlowFile, p: _Partition, home: dict[str, str], raw, kind: str
                     continue
                 stay = [t for t in targets if t not in there]
                 if running:
-                    b = _make_bridge(flow, kind, n, port, there, here, raw)
+                    b = _make_bridge(flow, kind, n, port, there, here, raw, every)
                     out.append(b)
                     stay.append(b.nodes[here][0])
                 changed[here].add(nid)
@@ -533,7 +603,7 @@ def _bridges(flow: FlowFile, p: _Partition, home: dict[str, str], raw, kind: str
             if there and running:
                 targets = [w for t in there for port in by_id[t].wires[:1] for w in port if w in home and home[w] != here]
                 # a link in of the sender's own, feeding the bridge: the link out keeps its shape
-                b = _make_bridge(flow, kind, n, None, sorted(set(targets), key=lambda i: by_id[i].index), here, raw)
+                b = _make_bridge(flow, kind, n, None, sorted(set(targets), key=lambda i: by_id[i].index), here, raw, every)
                 out.append(b)
                 inlet = _nid("hacheck-split-link", nid)
                 raw[("new", inlet)] = {
@@ -554,12 +624,13 @@ def _num(v) -> float:
     return v if isinstance(v, (int, float)) and not isinstance(v, bool) else 0
 
 
-def _make_bridge(flow: FlowFile, kind: str, n: Node, port: int | None, targets: list[str], here: str, raw) -> Bridge:
+def _make_bridge(flow: FlowFile, kind: str, n: Node, port: int | None, targets: list[str], here: str, raw, every=frozenset()) -> Bridge:
     by_id = flow.by_id
     bid = _nid("hacheck-split", n.id, "link" if port is None else str(port))
     there = _other(here)
     topic = TOPIC_PREFIX + bid
     b = Bridge(bid, f"{here}-to-{there}", n.id, port, list(targets), topic, {here: [], there: []})
+    b.every_copy = there == HA and bid in every
     x, y = _num(n.get("x")), _num(n.get("y"))
     first = by_id[targets[0]] if targets else n
     tz = first.z if targets else n.z
@@ -578,7 +649,7 @@ def _make_bridge(flow: FlowFile, kind: str, n: Node, port: int | None, targets: 
             "qos": "2", "retain": "false", "respTopic": "", "contentType": "", "userProps": "", "correl": "",
             "expiry": "", "broker": BROKER_ID, "x": x + 380, "y": y + 60, "wires": [],
         }
-        sub = (f"$share/{SHARE_GROUP}/" if there == HA else "") + topic
+        sub = (f"$share/{SHARE_GROUP}/" if there == HA and not b.every_copy else "") + topic
         raw[("new", recv)] = {
             "id": recv, "type": "mqtt in", "z": tz, "name": f"{label}: from {here}", "topic": sub, "qos": "2",
             "datatype": "json", "broker": BROKER_ID, "nl": False, "rap": True, "rh": 0,
@@ -631,6 +702,17 @@ def _unique_client_ids(flow: FlowFile, home, raw, changed, notes: list[str]) -> 
 
 
 def _mark_singleton(nodes: list[dict], changed) -> None:
+    """The marker in each tab's Description; nodes on a tab the file does not hold (an export
+    of some nodes) get a comment node there carrying it."""
+    holders = {n.get("id") for n in nodes if n.get("type") in ("tab", "subflow")}
+    loose = []
+    for n in nodes:
+        z = n.get("z")
+        if isinstance(z, str) and z and z not in holders and z not in loose:
+            loose.append(z)
+    for z in loose:
+        nodes.append({"id": _nid("hacheck-split-marker", z), "type": "comment", "z": z, "name": "hacheck split: the singleton instance",
+                      "info": MARKER_LINE, "x": 160, "y": 20, "wires": []})
     for i, node in enumerate(nodes):
         if node.get("type") != "tab":
             continue
@@ -731,10 +813,13 @@ def report_data(s: Split, flow: FlowFile, bridge: str, broker: Broker | None) ->
     groups = []
     for i, g in enumerate(s.groups, 1):
         rules = sorted({r for rs in g.rules.values() for r in rs})
-        why = sorted({_FAMILY[r] for r in rules}) or ["watches or is fed only by nodes that moved"]
+        why = sorted({_FAMILY[r] for r in rules if any(r in g.rules[sd] and r not in g.after.get(sd, ()) for sd in g.seeds)})
+        if g.after:
+            why.append("what it feeds moved: left in HA it would send it once per copy, or split its state (found on the HA part after the split)")
+        why = why or ["watches or is fed only by nodes that moved"]
         groups.append({
             "id": f"g{i}",
-            "seeds": [{**node_ref(sd), "rules": g.rules[sd]} for sd in g.seeds],
+            "seeds": [{**node_ref(sd), "rules": g.rules[sd], "after_split": g.after.get(sd, [])} for sd in g.seeds],
             "nodes": list(g.nodes),
             "why": why,
             "resolves": g.resolves,
@@ -747,7 +832,8 @@ def report_data(s: Split, flow: FlowFile, bridge: str, broker: Broker | None) ->
         bridges.append({
             "id": b.id, "direction": b.direction, "from": node_ref(b.source), "port": b.port,
             "to": [node_ref(t) for t in b.targets], "topic": b.topic,
-            "receive": (f"$share/{SHARE_GROUP}/{b.topic}" if bridge == "mqtt" and b.direction == "singleton-to-ha" else b.topic),
+            "receive": (f"$share/{SHARE_GROUP}/{b.topic}" if bridge == "mqtt" and b.direction == "singleton-to-ha" and not b.every_copy else b.topic),
+            "every_copy": b.every_copy,
             "nodes": {k: list(v) for k, v in b.nodes.items()}, "carries": whole,
         })
     counts = {
@@ -761,6 +847,7 @@ def report_data(s: Split, flow: FlowFile, bridge: str, broker: Broker | None) ->
     return {
         "version": 1,
         "input": flow.path,
+        "rounds": s.rounds,
         "bridge": bridge,
         "broker": broker.url if broker else None,
         "outputs": {HA: "ha/flows.json", SINGLE: "singleton/flows.json"},
@@ -800,7 +887,11 @@ def report_text(d: dict) -> str:
     for b in d["bridges"]:
         src = _ref_text(b["from"]) + (f" output {b['port'] + 1}" if b["port"] is not None else "")
         dst = ", ".join(_ref_text(t) for t in b["to"])
-        lines.append(f"bridge {b['id']}: {b['direction']}: {src} -> {dst} on '{b['receive']}'; carries {b['carries']}")
+        every = ""
+        if b["every_copy"]:
+            every = ("; every HA copy receives it (it feeds a broadcast to each copy's own WebSocket clients)" if d["bridge"] == "mqtt" else
+                     "; it feeds a broadcast to each copy's own WebSocket clients, but a project link in reaches one copy: use --bridge mqtt")
+        lines.append(f"bridge {b['id']}: {b['direction']}: {src} -> {dst} on '{b['receive']}'; carries {b['carries']}{every}")
     for k in d["kept"]:
         lines.append(f"kept in ha: {_ref_text(k)} ({', '.join(k['rules'])}): {k['why']}")
     for x in d["context"]:
@@ -849,8 +940,8 @@ def run(flows_path: str, out_dir: str, bridge: str, broker_url: str | None, conf
         raise SplitError(f"{flow.path}: cannot split: the file {flow.problems[0].message}")
     # judged as the HA instance it is to become (a file's own singleton marker still wins)
     config = dataclasses.replace(config, instance="ha")
-    findings = Suppressor(rules, config).apply(flow, check_flow(flow, rules, config))
-    s = split_flow(flow, findings, bridge, broker)
+    supp = Suppressor(rules, config)
+    s = split_checked(flow, lambda f: supp.apply(f, check_flow(f, rules, config)), bridge, broker)
     data = report_data(s, flow, bridge, broker)
     files = {
         os.path.join(HA, "flows.json"): dumps_flow(s.parts[HA]),

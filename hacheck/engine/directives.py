@@ -80,11 +80,12 @@ def _hosts(flow) -> list[tuple[str, str]]:
 
 
 def instance(flow) -> str | None:
-    """"singleton" when a tab's Description has a `hacheck-instance: singleton` line (the
+    """"singleton" when a tab's (or a comment's) Description has a `hacheck-instance: singleton` line (the
     marker speaks for the whole file: one Node-RED runs all its tabs), "ha" when one says
     `hacheck-instance: ha`, else None (the configuration's `instance` decides)."""
     found = None
-    for tab in flow.tabs.values():
+    # a comment carries it where the file holds nodes of a tab but not the tab (an export)
+    for tab in [*flow.tabs.values(), *flow.by_type.get("comment", ())]:
         info = tab.raw.get("info")
         if isinstance(info, str) and INSTANCE_KEYWORD in info:
             for m in _INSTANCE_RE.finditer(info):
