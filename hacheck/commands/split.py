@@ -434,7 +434,7 @@ def split_flow(flow: FlowFile, findings, bridge: str = "project-link", broker: B
     if bridge == "mqtt" and broker is None:
         raise SplitError("--bridge mqtt needs --broker mqtt://host:port")
     if flow.duplicates:
-        raise SplitError(f"{flow.path}: cannot split: node ids are not unique ({', '.join(sorted(flow.duplicates)[:3])}): fix HC003 first")
+        raise SplitError(f"{flow.path}: cannot split: node ids are not unique ({', '.join(sorted({getattr(d, 'id', str(d)) for d in flow.duplicates})[:3])}): fix HC003 first")
     p = _Partition(flow, findings, bridge, after)
     home_top, groups, kept = p.solve()
     by_id = flow.by_id
