@@ -147,19 +147,52 @@ def test_a_stateful_node_between_http_in_and_its_response_stays_and_says_why():
     assert kept.node == "avg" and "HA201" in kept.rules and "http response" in kept.why
 
 
-def test_a_link_call_never_crosses_a_bridge():
-    flow = [
-        {"id": "t1", "type": "tab", "label": "sub"},
-        {"id": "api", "type": "http in", "z": "t1", "url": "/x", "method": "post", "x": 1, "y": 1, "wires": [["resp", "call"]]},
-        {"id": "resp", "type": "http response", "z": "t1", "x": 1, "y": 1, "wires": []},
-        {"id": "call", "type": "link call", "z": "t1", "links": ["li"], "linkType": "static", "timeout": "30", "x": 1, "y": 1, "wires": [["done"]]},
-        _post("done", "done"),
-        {"id": "li", "type": "link in", "z": "t1", "links": [], "x": 1, "y": 1, "wires": [["j"]]},
-        {"id": "j", "type": "join", "z": "t1", "mode": "custom", "build": "array", "count": "3", "x": 1, "y": 1, "wires": [["lo"]]},
-        {"id": "lo", "type": "link out", "z": "t1", "mode": "return", "links": [], "x": 1, "y": 1, "wires": []},
+LINK_CALL = [
+    {"id": "t1", "type": "tab", "label": "sub"},
+    {"id": "api", "type": "http in", "z": "t1", "url": "/x", "method": "post", "x": 1, "y": 1, "wires": [["resp", "call"]]},
+    {"id": "resp", "type": "http response", "z": "t1", "x": 1, "y": 1, "wires": []},
+    {"id": "call", "type": "link call", "z": "t1", "links": ["li"], "linkType": "static", "timeout": "20", "x": 1, "y": 1, "wires": [["done"]]},
+    _post("done", "done"),
+    {"id": "li", "type": "link in", "z": "t1", "links": [], "x": 1, "y": 1, "wires": [["j"]]},
+    {"id": "j", "type": "join", "z": "t1", "mode": "custom", "build": "array", "count": "3", "x": 1, "y": 1, "wires": [["lo"]]},
+    {"id": "lo", "type": "link out", "z": "t1", "mode": "return", "links": [], "x": 1, "y": 1, "wires": []},
+]
+
+
+def test_with_mqtt_a_link_call_never_crosses_a_bridge():
+    s = _split(LINK_CALL, "mqtt")
+    assert "j" in _ids(s.parts["ha"]) and not s.parts["singleton"]
+    (kept,) = s.kept
+    assert kept.node == "j" and "link call" in kept.why and "mqtt" in kept.why
+
+
+def test_with_project_links_a_link_call_becomes_a_project_link_call_that_returns():
+    s = _split(LINK_CALL, "project-link")
+    ha = {n["id"]: n for n in s.parts["ha"]}
+    single = {n["id"]: n for n in s.parts["singleton"]}
+    assert set(single) >= {"li", "j", "lo"} and not {"li", "j", "lo"} & set(ha)
+    (b,) = s.bridges
+    assert b.call and b.direction == "ha-to-singleton" and b.targets == ["j"]
+    call = ha["call"]
+    assert call["type"] == "project link call" and call["topic"] == b.topic and call["timeout"] == "20"
+    assert call["project"] == "${HACHECK_SPLIT_SINGLETON_ID}" and call["wires"] == [["done"]] and "links" not in call
+    (rx,) = [n for n in single.values() if n["type"] == "project link in"]
+    assert rx["topic"] == b.topic and rx["broadcast"] is False and rx["wires"] == [["j"]]
+    assert single["lo"]["type"] == "project link out" and single["lo"]["mode"] == "return"
+    assert not s.kept
+    again = split_checked(parse_bytes("ha.json", dumps_flow(s.parts["ha"]).encode()), _check, "project-link", None)
+    assert dumps_flow(again.parts["ha"]) == dumps_flow(s.parts["ha"]) and not again.parts["singleton"]
+
+
+def test_a_subroutine_that_also_answers_a_call_of_the_ha_part_stays():
+    """`lo` returns to both calls; the second stays in HA, so the subroutine cannot move and
+    no link out is made a project link out that would leave that call unanswered."""
+    local = [
+        {"id": "tick", "type": "inject", "z": "t1", "repeat": "", "x": 1, "y": 1, "wires": [["call2"]]},
+        {"id": "call2", "type": "link call", "z": "t1", "links": ["li"], "linkType": "static", "x": 1, "y": 1, "wires": [[]]},
     ]
-    s = _split(flow)
-    assert "j" in _ids(s.parts["ha"]) and "j" not in _ids(s.parts["singleton"])
+    s = _split(LINK_CALL + local, "project-link")
+    assert not s.parts["singleton"] and not s.bridges
     (kept,) = s.kept
     assert kept.node == "j" and "link call" in kept.why
 
