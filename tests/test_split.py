@@ -431,6 +431,15 @@ def test_errors_are_one_line_exit_2_and_write_nothing(tmp_path, content, args, f
     assert not out.exists()
 
 
+def test_force_never_replaces_the_folder_that_holds_the_input(issue_file, tmp_path):
+    before = sorted(os.listdir(tmp_path))
+    for out in (tmp_path, tmp_path.parent):
+        proc = run_cli("split", str(issue_file), "-o", str(out), "--force")
+        assert proc.returncode == 2
+        assert_clean_error(proc, "holds")
+    assert sorted(os.listdir(tmp_path)) == before and issue_file.is_file()
+
+
 def test_output_onto_a_file_is_an_error(issue_file, tmp_path):
     (tmp_path / "out").write_text("x")
     proc = run_cli("split", str(issue_file), "-o", str(tmp_path / "out"))
@@ -452,15 +461,17 @@ _BOTH = [("corpus", r["local_name"]) for r in corpus_manifest() if not r["notes"
 ]
 
 
+@pytest.mark.parametrize("bridge", ["mqtt", "project-link"])
 @pytest.mark.parametrize("which,name", _BOTH, ids=[n.split("__")[0] for _, n in _BOTH])
-def test_split_properties_on_corpus(which, name, request):
+def test_split_properties_on_corpus(which, name, bridge, request):
     path = request.getfixturevalue(which) / "files" / name
     flow = read_source(Source(name, str(path)))
+    broker = parse_broker(BROKER) if bridge == "mqtt" else None
     if flow.shape == "unreadable" or flow.problems or flow.duplicates:
         with pytest.raises(SplitError):
-            split_checked(flow, _check, "mqtt", parse_broker(BROKER))
+            split_checked(flow, _check, bridge, broker)
         return
-    s = split_checked(flow, _check, "mqtt", parse_broker(BROKER))
+    s = split_checked(flow, _check, bridge, broker)
     ha = parse_bytes("ha.json", dumps_flow(s.parts["ha"]).encode())
     single = parse_bytes("singleton.json", dumps_flow(s.parts["singleton"]).encode())
     ha_found = _check(ha)
@@ -479,7 +490,7 @@ def test_split_properties_on_corpus(which, name, request):
     if single.nodes:
         assert not [f.rule_id for f in _check(single) if f.rule_id in SINGLE_COPY_RULES]
     # idempotent: the HA part splits to itself and moves nothing
-    again = split_checked(ha, _check, "mqtt", parse_broker(BROKER))
+    again = split_checked(ha, _check, bridge, broker)
     assert dumps_flow(again.parts["ha"]) == dumps_flow(s.parts["ha"]) and again.parts["singleton"] == []
     # every node of the input in exactly one part, or in both when copied (tabs, configs, subflows)
     ha_ids, single_ids = _ids(s.parts["ha"]), _ids(s.parts["singleton"])

@@ -1055,6 +1055,9 @@ def run(flows_path: str, out_dir: str, bridge: str, broker_url: str | None, conf
     elif broker_url:
         raise SplitError("--broker is for --bridge mqtt")
     _check_out_dir(out_dir, force)
+    real_out = os.path.realpath(out_dir)
+    if os.path.commonpath([real_out, os.path.realpath(flows_path)]) == real_out:
+        raise SplitError(f"{out_dir}: the folder holds {flows_path}: write the parts into another folder")
     flow = read_source(Source(flows_path, flows_path))
     if flow.shape == "unreadable":
         msg = flow.problems[0].message if flow.problems else "cannot be read"
