@@ -335,6 +335,15 @@ def test_under_the_marker_the_other_rules_still_fire(tmp_path):
     assert {"HA150", "HA201"} <= {f.rule_id for f in _check(_flow(flow))}
 
 
+def test_a_file_that_says_it_is_the_ha_instance_wins_over_the_configuration():
+    flow = [{"id": "t1", "type": "tab", "label": "one", "info": "- hacheck-instance: ha"},
+            {"id": "inj", "type": "inject", "z": "t1", "repeat": "5", "x": 1, "y": 1, "wires": [["p"]]}, _post("p", "p")]
+    one_copy = Config(instance="singleton")
+    assert "HA110" in {f.rule_id for f in check_flow(_flow(flow), RULES, one_copy)}
+    flow[0]["info"] = ""
+    assert "HA110" not in {f.rule_id for f in check_flow(_flow(flow), RULES, one_copy)}
+
+
 def test_config_instance_singleton_and_config_show(tmp_path, own_cache):
     flow = [{"id": "t1", "type": "tab", "label": "one"},
             {"id": "inj", "type": "inject", "z": "t1", "repeat": "5", "x": 1, "y": 1, "wires": [["p"]]}, _post("p", "p")]

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from hacheck.analysis.graph import SEP, FlowGraph
-from hacheck.engine.directives import INSTANCE_KEYWORD, SINGLE_COPY_RULES
+from hacheck.engine.directives import INSTANCE_KEYWORD
 from hacheck.model.flow import FlowFile, Node
 
 HA, SINGLE = "ha", "singleton"
