@@ -519,3 +519,14 @@ def test_the_report_example_in_the_docs_is_what_the_command_prints(tmp_path):
     proc = run_cli("split", "flows.json", "-o", "out", "--bridge", "mqtt", "--broker", "mqtt://broker:1883", cwd=tmp_path)
     assert proc.returncode == 0, proc.err
     assert proc.out == shown
+
+
+def test_a_lone_surrogate_in_the_flow_is_written_back_as_the_same_value(tmp_path):
+    src = tmp_path / "flows.json"
+    src.write_text('[{"id": "t1", "type": "tab", "label": "\\ud800 ü"},'
+                   '{"id": "i", "type": "inject", "z": "t1", "repeat": "5", "wires": [["p"]]},'
+                   '{"id": "p", "type": "http request", "z": "t1", "method": "POST", "url": "http://x.example/y", "wires": [[]]}]')
+    proc = run_cli("split", str(src), "-o", str(tmp_path / "out"))
+    assert proc.returncode == 0, proc.err
+    single = json.loads((tmp_path / "out" / "singleton" / "flows.json").read_text("utf-8"))
+    assert single[0]["label"] == "\ud800 ü" and "ü" in (tmp_path / "out" / "singleton" / "flows.json").read_text("utf-8")

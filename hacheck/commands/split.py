@@ -12,7 +12,6 @@ added at the end of each part, and credentials are never written.
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
 import re
@@ -464,7 +463,8 @@ def split_checked(flow: FlowFile, check, bridge: str = "project-link", broker: B
     for i in range(1, rounds + 1):
         s = split_flow(flow, findings, bridge, broker, after, every)
         s.rounds = i
-        ha = parse_bytes(flow.path, dumps_flow(s.parts[HA]).encode("utf-8"))
+        # compact and ASCII (the C encoder; lone surrogates escaped): read, never shown
+        ha = parse_bytes(flow.path, json.dumps(s.parts[HA], separators=(",", ":")).encode("ascii"))
         receivers = {nid: b.id for b in s.bridges if b.direction == "singleton-to-ha" for nid in b.nodes[HA][:1]}
         every_rx = {nid: bid for nid, bid in receivers.items() if bid in every}
         new, more = [], set()
@@ -503,7 +503,9 @@ def split_flow(flow: FlowFile, findings, bridge: str = "project-link", broker: B
     p = _Partition(flow, findings, bridge, after)
     home_top, groups, kept = p.solve()
     by_id = flow.by_id
-    raw = {n.id: copy.deepcopy(n.raw) for n in flow.nodes}
+    # a copy of each node's own dict: the split replaces values (wires, links), never changes
+    # one inside, so the input's nested values are shared, not copied (a deep copy was 1.6 s of 10k nodes)
+    raw = {n.id: dict(n.raw) for n in flow.nodes}
     changed: dict[str, set[str]] = {HA: set(), SINGLE: set()}
     bridges = _bridges(flow, p, home_top, raw, bridge, changed, every)
     bridges += _call_bridges(flow, p, home_top, raw, changed)
@@ -1107,7 +1109,9 @@ def _write_dir(out_dir: str, files: dict[str, str], force: bool) -> None:
         for rel, text in files.items():
             path = os.path.join(tmp, rel)
             os.makedirs(os.path.dirname(path), exist_ok=True)
-            with open(path, "w", encoding="utf-8", newline="\n") as fh:
+            # a lone surrogate ("\\ud800" in a flow) has no UTF-8 form: written as the same
+            # escape, which inside a JSON string is the value it was
+            with open(path, "w", encoding="utf-8", errors="backslashreplace", newline="\n") as fh:
                 fh.write(text)
         umask = os.umask(0)
         os.umask(umask)
