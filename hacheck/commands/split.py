@@ -428,14 +428,16 @@ class _Partition:
             groups.append(Group(ss, nodes, {s: sorted(self.seeds[s]) for s in ss}, resolves, after=after))
         # nodes moved without a finding (a watcher, a subroutine's link in): with the group
         # they feed or watch, else reported under no seed
+        group_of = {nid: g for g in groups for nid in g.nodes}
         rest = []
         for n in self.top:
-            if n not in single or any(n in g.nodes for g in groups):
+            if n not in single or n in group_of:
                 continue
             near = self.succ.get(n, set()) | set(self._scope(n))
-            home_g = next((g for g in groups if near & set(g.nodes)), None)
+            home_g = next((group_of[m] for m in sorted(near, key=order.__getitem__) if m in group_of), None)
             if home_g is not None:
                 home_g.nodes = sorted({*home_g.nodes, n}, key=order.__getitem__)
+                group_of[n] = home_g
             else:
                 rest.append(n)
         if rest:
@@ -535,9 +537,12 @@ def split_flow(flow: FlowFile, findings, bridge: str = "project-link", broker: B
         _mark_singleton(parts[SINGLE], changed)
     if credentials:
         notes.append(f"credentials of {len(credentials)} node(s) are not written ({', '.join(credentials[:5])}{', ...' if len(credentials) > 5 else ''}): set them again in each instance (Node-RED keeps them in flows_cred.json)")
+    bridges_at: dict[str, list[str]] = {}
+    for b in bridges:
+        for nid in dict.fromkeys([b.source, *b.targets]):
+            bridges_at.setdefault(nid, []).append(b.id)
     for g in groups:
-        moved = set(g.nodes)
-        g.bridges = [b.id for b in bridges if (b.source in moved) or any(t in moved for t in b.targets)]
+        g.bridges = list(dict.fromkeys(bid for nid in g.nodes for bid in bridges_at.get(nid, ())))
     ctx = _context_report(flow, home)
     return Split(parts, home, groups, bridges, kept, ctx, notes, {k: sorted(v) for k, v in changed.items()})
 
