@@ -530,3 +530,14 @@ def test_a_lone_surrogate_in_the_flow_is_written_back_as_the_same_value(tmp_path
     assert proc.returncode == 0, proc.err
     single = json.loads((tmp_path / "out" / "singleton" / "flows.json").read_text("utf-8"))
     assert single[0]["label"] == "\ud800 ü" and "ü" in (tmp_path / "out" / "singleton" / "flows.json").read_text("utf-8")
+
+
+def test_under_the_marker_a_client_id_two_brokers_share_is_still_reported():
+    flow = [{"id": "t1", "type": "tab", "label": "a", "info": "hacheck-instance: singleton"},
+            {"id": "b1", "type": "mqtt-broker", "broker": "mqtt.example", "clientid": "plant"},
+            {"id": "b2", "type": "mqtt-broker", "broker": "mqtt.example", "clientid": "plant"},
+            {"id": "m1", "type": "mqtt in", "z": "t1", "topic": "a", "broker": "b1", "x": 1, "y": 1, "wires": [[]]},
+            {"id": "m2", "type": "mqtt in", "z": "t1", "topic": "b", "broker": "b2", "x": 1, "y": 1, "wires": [[]]}]
+    assert sorted(f.node_id for f in _check(_flow(flow)) if f.rule_id == "HA103") == ["b1", "b2"]
+    flow[2]["clientid"] = "plant-2"
+    assert not [f for f in _check(_flow(flow)) if f.rule_id == "HA103"]
