@@ -3,8 +3,10 @@
 The partition is decided on the message graph from the findings of the rules about several
 copies (docs/split.md): the node a finding names must run once or on one host, so it moves to
 the singleton, with every node downstream that only moved nodes reach. A node the HA part also
-reaches stays in HA and gets the moved path over a bridge; a request/response pair and a link
-call never cross one (the group that would make them cross stays, and the report says why).
+reaches stays in HA and gets the moved path over a bridge; a request/response pair never crosses
+one, nor a link call unless it can become a project link call (else the group that would make
+them cross stays, and the report says why). Then the HA part is checked again, and what the
+split itself gave a finding moves too (`split_checked`).
 
 Nodes keep their ids, fields and order; only the wires that cross a bridge change, bridges are
 added at the end of each part, and credentials are never written.
