@@ -541,3 +541,24 @@ def test_under_the_marker_a_client_id_two_brokers_share_is_still_reported():
     assert sorted(f.node_id for f in _check(_flow(flow)) if f.rule_id == "HA103") == ["b1", "b2"]
     flow[2]["clientid"] = "plant-2"
     assert not [f for f in _check(_flow(flow)) if f.rule_id == "HA103"]
+
+
+def test_a_broadcast_to_the_ha_copies_websocket_clients_stays_and_every_copy_receives_it():
+    """The websocket clients connect to the HA copies: the broadcast stays there, and the
+    bridge to it is a plain subscription so that every copy sends to its own clients."""
+    flow = [
+        {"id": "t1", "type": "tab", "label": "live"},
+        {"id": "ws", "type": "websocket-listener", "path": "/ws/live", "wholemsg": "false"},
+        {"id": "b", "type": "mqtt-broker", "broker": "mqtt.example", "clientid": ""},
+        {"id": "sub", "type": "mqtt in", "z": "t1", "topic": "plant/#", "broker": "b", "x": 1, "y": 1, "wires": [["post", "push"]]},
+        _post("post", "event"),
+        {"id": "push", "type": "websocket out", "z": "t1", "server": "ws", "client": "", "x": 1, "y": 1, "wires": []},
+        {"id": "wsin", "type": "websocket in", "z": "t1", "server": "ws", "client": "", "x": 1, "y": 1, "wires": [["push"]]},
+    ]
+    s = _split(flow, "mqtt")
+    assert {"sub", "post"} <= set(_ids(s.parts["singleton"])) and "push" in _ids(s.parts["ha"])
+    assert "push" not in _ids(s.parts["singleton"])
+    (b,) = s.bridges
+    assert b.direction == "singleton-to-ha" and b.targets == ["push"] and b.every_copy
+    rx = next(n for n in s.parts["ha"] if n["id"] == b.nodes["ha"][0])
+    assert rx["topic"] == b.topic  # not $share/: every copy gets it
