@@ -562,3 +562,12 @@ def test_a_broadcast_to_the_ha_copies_websocket_clients_stays_and_every_copy_rec
     assert b.direction == "singleton-to-ha" and b.targets == ["push"] and b.every_copy
     rx = next(n for n in s.parts["ha"] if n["id"] == b.nodes["ha"][0])
     assert rx["topic"] == b.topic  # not $share/: every copy gets it
+
+
+def test_a_configuration_error_is_exit_2_and_writes_nothing(issue_file, tmp_path, own_cache):
+    cfg = tmp_path / "bad.yaml"
+    cfg.write_text("instance: twice\n")
+    proc = run_cli("split", str(issue_file), "-o", str(tmp_path / "out"), "--config", str(cfg))
+    assert proc.returncode == 2
+    assert_clean_error(proc, "bad.yaml", "instance")
+    assert not (tmp_path / "out").exists()
