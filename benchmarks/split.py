@@ -34,7 +34,9 @@ def measure(bridge: str) -> list[dict]:
     sys.path.insert(0, str(REPO / "tests"))
     from conftest import corpus_dir  # the one corpus setting
 
-    from hacheck.commands.split import SplitError, dumps_flow, parse_broker, split_checked
+    from hacheck.commands.split import dumps_flow
+    from hacheck.split.partition import split_checked
+    from hacheck.split.parts import SplitError, parse_broker
     from hacheck.config.suppress import Suppressor
     from hacheck.engine.catalog import load_catalog
     from hacheck.engine.check import check_flow

@@ -48,6 +48,8 @@ LAYERS: dict[str, list[str]] = {
     "report": ["reporters/"],
     # checking a set of files: one process, a process pool, the library API
     "run": ["run/"],
+    # `hacheck split`: what moves to the singleton, the bridges, the shared context, the report
+    "split": ["split/"],
     # the commands: the CLI, fix, serve, deploy
     "commands": ["commands/", "deploy/", "__main__.py"],
 }

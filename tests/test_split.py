@@ -10,13 +10,9 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from hacheck.commands.split import (
-    MOVING_RULES,
-    SplitError,
-    dumps_flow,
-    parse_broker,
-    split_checked,
-)
+from hacheck.commands.split import dumps_flow
+from hacheck.split.partition import MOVING_RULES, split_checked
+from hacheck.split.parts import SplitError, parse_broker
 from hacheck.engine.catalog import load_catalog
 from hacheck.engine.check import check_flow
 from hacheck.engine.directives import SINGLE_COPY_RULES

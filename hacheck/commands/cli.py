@@ -420,7 +420,9 @@ def split(flows, out_dir, bridge, broker, fmt, config_file, force) -> None:
     singleton with what only it feeds; the rest stays. docs/split.md has the rule."""
     import json
 
-    from hacheck.commands.split import SplitError, report_text, run
+    from hacheck.commands.split import run
+    from hacheck.split.parts import SplitError
+    from hacheck.split.report import report_text
 
     if not os.path.isfile(flows):
         raise HacheckError(f"{flows}: no such file" if not os.path.exists(flows) else f"{flows}: not a file")
