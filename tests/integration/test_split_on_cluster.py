@@ -191,7 +191,7 @@ class Seen:
 
     entries: list[tuple[str, dict]]
     api_answers: list[dict] = field(default_factory=list)
-    log_marks: dict = field(default_factory=dict)
+    acks: list[str] = field(default_factory=list)  # which copy answered each pair request
 
     def tags(self, kind: str) -> Counter:
         return Counter(b["tag"] for k, b in self.entries if k == kind)
@@ -268,7 +268,40 @@ def wait_listening(port: int, timeout: float = 120) -> None:
     wait_until(up, timeout, f"a tcp listener on port {port}")
 
 
-def drive(dep: Deployment, broker, recorder: Recorder, settle_copy: str) -> Seen:
+class BridgeWatch:
+    """A client on the broker that sees what the HA part sends over its bridge topics: two HA
+    replicas publish from two connections, so the order the singleton gets is the order the
+    broker got them in; the driver waits for each crossing before the next request."""
+
+    def __init__(self, broker, topics: list[str], run: str):
+        self.lock = threading.Lock()
+        self.payloads: list[bytes] = []
+        ready = threading.Event()
+        self.client = mqtt.Client(callback_api_version=mqtt.CallbackAPIVersion.VERSION2,
+                                  client_id=f"bridge-watch-{run}")
+        self.client.on_connect = lambda c, *a: c.subscribe([(t, 1) for t in topics])
+        self.client.on_subscribe = lambda *a: ready.set()
+        self.client.on_message = self._on_message
+        self.client.connect(broker.host, broker.port)
+        self.client.loop_start()
+        wait_until(ready.is_set, 60, f"the bridge watcher's subscription to {topics}")
+
+    def _on_message(self, client, userdata, msg):
+        with self.lock:
+            self.payloads.append(bytes(msg.payload))
+
+    def crossed(self, text: str) -> bool:
+        needle = json.dumps(text).encode()  # the id as a JSON string, however the msg is wrapped
+        with self.lock:
+            return any(needle in p or p == text.encode() for p in self.payloads)
+
+    def close(self):
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+def drive(dep: Deployment, broker, recorder: Recorder, settle_copy: str,
+          bridge: BridgeWatch | None = None) -> Seen:
     """The same actions in every run, one at a time, each waited for (by the first copy to
     handle it) before the next, so that the order of their POSTs is the order of the actions."""
     run = dep.run
@@ -293,10 +326,14 @@ def drive(dep: Deployment, broker, recorder: Recorder, settle_copy: str) -> Seen
             s.sendall(f"{t}\n".encode())
             wait_until(lambda: seen("tcp", t), ACTION_TIMEOUT, f"the POST of tcp line {t}")
 
+    acks = []
     with httpx.Client(timeout=30, trust_env=False) as http:
         for j in JOIN_REQUESTS:
             r = http.post(f"{dep.http_base}/{run}/pair", json={"id": j})
             assert r.status_code == 200 and r.json()["ok"] is True, f"pair request {j}: {r.status_code} {r.text}"
+            acks.append(r.json()["copy"])
+            if bridge is not None:
+                wait_until(lambda: bridge.crossed(j), ACTION_TIMEOUT, f"pair request {j} on the bridge")
         # a group is complete once its last member is in: wait for every request to be in one
         wait_until(lambda: set(JOIN_REQUESTS) <= {x for g in Seen(recorder.of(run)).groups()
                                                   for x in g.split("+")},
@@ -314,7 +351,7 @@ def drive(dep: Deployment, broker, recorder: Recorder, settle_copy: str) -> Seen
     n0 = len(ticks_of_settler())
     wait_until(lambda: len(ticks_of_settler()) >= n0 + SETTLE_TICKS, 60,
                f"{SETTLE_TICKS} more ticks from {settle_copy}")
-    return Seen(recorder.of(run), api_answers=answers)
+    return Seen(recorder.of(run), api_answers=answers, acks=acks)
 
 
 def consecutive_ticks(ticks: list[str]) -> bool:
@@ -414,3 +451,130 @@ def test_unsplit_on_two_replicas_does_timer_and_subscription_work_twice(ha, sing
     assert seen.copies_of("join") == {"nodered-replica-0", "nodered-replica-1"}, seen.summary()
     # the API answers through the LB from both copies
     assert {a["copy"] for a in seen.api_answers} == {"nodered-replica-0", "nodered-replica-1"}
+
+
+# ---------------------------------------------------------------- the split
+
+
+@dataclass
+class Split:
+    run: str
+    tcp_port: int
+    original: list[dict]
+    ha: list[dict]
+    singleton: list[dict]
+    report: dict
+    report_text: str
+
+    def ids(self, part: str) -> set[str]:
+        return {n["id"] for n in getattr(self, part)}
+
+    def bridge_topics_out_of_ha(self) -> list[str]:
+        """Topics the HA part publishes on that the original did not: its bridge to the singleton."""
+        before = {n.get("topic") for n in self.original if n.get("type") == "mqtt out"}
+        return [n["topic"] for n in self.ha if n.get("type") == "mqtt out" and n.get("topic") not in before]
+
+
+def split_flow(run: str, broker, recorder: Recorder, tmp: Path) -> Split:
+    port = free_port()
+    original = original_flows(run, broker, recorder, port)
+    src = tmp / "flows.json"
+    src.write_text(json.dumps(original, indent=4) + "\n", "utf-8")
+    # every copy runs on this one host: the broker and the recorder on 127.0.0.1 are shared services
+    (tmp / ".hacheck.yaml").write_text("localhost_services: shared\n")
+    out = tmp / "split"
+    res = run_cli("split", str(src), "-o", str(out), "--bridge", "mqtt",
+                  "--broker", f"mqtt://{broker.host}:{broker.port}", cwd=tmp)
+    assert res.returncode == 0, f"hacheck split exited {res.returncode}:\n{res.out}\n{res.err}"
+    for f in ("ha/flows.json", "singleton/flows.json", "report.json"):
+        assert (out / f).is_file(), f"hacheck split did not write {f}: {sorted(p.name for p in out.rglob('*'))}"
+    return Split(run, port, original, json.loads((out / "ha" / "flows.json").read_text("utf-8")),
+                 json.loads((out / "singleton" / "flows.json").read_text("utf-8")),
+                 json.loads((out / "report.json").read_text("utf-8")), res.out)
+
+
+def inject_copy(sp: Split, singleton_copy: str, ha_copy: str) -> str:
+    """The copy whose ticks mark time after the last action: wherever the timer went."""
+    return singleton_copy if f"tick-{sp.run}" in sp.ids("singleton") else ha_copy
+
+
+def join_verdict(sp: Split) -> str | None:
+    """None if the join moved to the singleton, else the report's line about it (never silent)."""
+    join = f"pair-join-{sp.run}"
+    if join in sp.ids("singleton") and join not in sp.ids("ha"):
+        return None
+    text = json.dumps(sp.report)
+    assert join in text, f"the join stayed in the HA part and the report does not say why:\n{sp.report_text}"
+    return next((line for line in sp.report_text.splitlines() if join in line or "join" in line), text)
+
+
+def assert_partition(sp: Split) -> None:
+    r = sp.run
+    single, ha = sp.ids("singleton"), sp.ids("ha")
+    # what must run once or needs one host moved, with what only it uses
+    for node in ("tick", "tick-tag", "tick-post", "sub", "sub-tag", "sub-post", "tcp", "tcp-tag", "tcp-post"):
+        assert f"{node}-{r}" in single and f"{node}-{r}" not in ha, f"{node} not moved:\n{sp.report_text}"
+    # load-balanced work stayed, and no http in -> http response pair crossed
+    for node in ("pair-in", "pair-ack", "pair-res", "api-in", "api-fn", "api-res"):
+        assert f"{node}-{r}" in ha and f"{node}-{r}" not in single, f"{node} not in the HA part:\n{sp.report_text}"
+    # nothing lost: every original node is in a part
+    assert {n["id"] for n in sp.original} <= single | ha
+    assert not any("credentials" in n for n in sp.ha + sp.singleton)
+
+
+def test_split_on_two_replicas_plus_singleton_does_each_action_once(ha, singleton, nginx_lb, mosquitto,
+                                                                   recorder, reference, tmp_path):
+    sp = split_flow(run_id(), mosquitto, recorder, tmp_path)
+    assert_partition(sp)
+    verdict = join_verdict(sp)
+    print(f"split report:\n{sp.report_text}")
+    dep = Deployment(sp.run, sp.tcp_port, nginx_lb.url,
+                     [(ha, ha.replicas, sp.ha), (singleton, singleton.replicas, sp.singleton)])
+    marks = deploy(dep, mosquitto)
+    bridge = BridgeWatch(mosquitto, sp.bridge_topics_out_of_ha(), sp.run) if sp.bridge_topics_out_of_ha() else None
+    try:
+        seen = drive(dep, mosquitto, recorder, inject_copy(sp, "singleton-0", "nodered-replica-0"), bridge)
+    finally:
+        if bridge is not None:
+            bridge.close()
+    print(f"split, two HA replicas + singleton: {seen.summary()}")
+
+    # each action exactly once
+    assert seen.tags("mqtt") == Counter({m: 1 for m in MQTT_MESSAGES}), seen.summary()
+    assert seen.tags("tcp") == Counter({t: 1 for t in TCP_LINES}), seen.summary()
+    ticks = seen.ticks()
+    assert list(ticks) == ["singleton-0"] and consecutive_ticks(ticks["singleton-0"]), seen.summary()
+    assert len(ticks["singleton-0"]) >= SETTLE_TICKS
+    # the listener is the singleton's alone: no HA replica tried the port
+    for i in range(len(ha.replicas)):
+        assert CANNOT_LISTEN not in ha.log_text(i)[marks[(ha.name, i)]:], f"replica {i} log"
+    assert CANNOT_LISTEN not in singleton.log_text(0)[marks[(singleton.name, 0)]:]
+    # the join groups what one copy groups, or the report says why it could not move
+    if verdict is None:
+        assert seen.groups() == reference.groups(), seen.summary()
+    else:
+        print(f"join not moved: {verdict}")
+        assert sorted(x for g in seen.groups() for x in g.split("+")) == JOIN_REQUESTS, seen.summary()
+    # the load-balanced paths still are: both HA replicas answered pair and API requests via the LB
+    assert set(seen.acks) == {"nodered-replica-0", "nodered-replica-1"}, seen.acks
+    assert {a["copy"] for a in seen.api_answers} == {"nodered-replica-0", "nodered-replica-1"}, seen.api_answers
+
+
+def test_one_ha_replica_plus_singleton_behaves_as_the_original_on_one_copy(ha, singleton, mosquitto, recorder,
+                                                                          reference, tmp_path):
+    sp = split_flow(run_id(), mosquitto, recorder, tmp_path)
+    r0, r1 = ha.replicas
+    dep = Deployment(sp.run, sp.tcp_port, r0,
+                     [(ha, [r0], sp.ha), (ha, [r1], []), (singleton, singleton.replicas, sp.singleton)])
+    deploy(dep, mosquitto)
+    bridge = BridgeWatch(mosquitto, sp.bridge_topics_out_of_ha(), sp.run) if sp.bridge_topics_out_of_ha() else None
+    try:
+        seen = drive(dep, mosquitto, recorder, inject_copy(sp, "singleton-0", "nodered-replica-0"), bridge)
+    finally:
+        if bridge is not None:
+            bridge.close()
+    print(f"split, one HA replica + singleton: {seen.summary()}")
+    assert seen.sequence() == reference.sequence(), f"{seen.summary()}\nreference: {reference.summary()}"
+    ticks = seen.ticks()
+    assert len(ticks) == 1 and all(consecutive_ticks(t) for t in ticks.values()), seen.summary()
+    assert set(seen.acks) == {"nodered-replica-0"} and {a["copy"] for a in seen.api_answers} == {"nodered-replica-0"}
