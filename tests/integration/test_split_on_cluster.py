@@ -46,6 +46,12 @@ JOIN_COUNT = 2
 ACTION_TIMEOUT = 60.0  # per action, on a loaded 2-core machine
 SETTLE_TICKS = 2  # after the last action: this many more ticks from the ticking copy
 CANNOT_LISTEN = "unable to listen on port"
+# what hacheck says of the original flow (node names without the run suffix): the four things
+# the split is meant to resolve, and that the runs below show on real components
+SPLIT_RULES = {"HA101", "HA110", "HA120", "HA201"}
+EXPECTED_FINDINGS = {("HA110", "tick"), ("HA101", "sub"), ("HA120", "tcp"), ("HA201", "pair-join")}
+# every copy runs on this one host: the broker and the recorder on 127.0.0.1 are the shared ones
+CONFIG = "localhost_services: shared\nignore: [HA123]  # the loopback services are the shared ones here\n"
 
 
 # ---------------------------------------------------------------- the recorder
@@ -167,6 +173,20 @@ def original_flows(run: str, broker, recorder: Recorder, tcp_port: int) -> list[
          "protocolVersion": "4", "keepalive": "60", "cleansession": True, "autoUnsubscribe": True,
          "birthTopic": "", "closeTopic": "", "willTopic": "", "sessionExpiry": ""},
     ]
+
+
+def findings(path: Path) -> set[tuple[str, str]]:
+    """(rule, node id) of `hacheck check` on a flow file (its .hacheck.yaml found upward)."""
+    res = run_cli("check", "--format", "json", str(path))
+    assert res.returncode in (0, 1), f"hacheck check {path}: exit {res.returncode}\n{res.out}\n{res.err}"
+    return {(f["rule"], f["node"]) for f in json.loads(res.out)["findings"]}
+
+
+def write_flows(tmp: Path, flows: list[dict]) -> Path:
+    (tmp / ".hacheck.yaml").write_text(CONFIG)
+    path = tmp / "flows.json"
+    path.write_text(json.dumps(flows, indent=4) + "\n", "utf-8")
+    return path
 
 
 # ---------------------------------------------------------------- driving a run
@@ -421,10 +441,13 @@ def reference(ha, singleton, mosquitto, recorder):
 
 
 def test_unsplit_on_two_replicas_does_timer_and_subscription_work_twice(ha, singleton, nginx_lb, mosquitto,
-                                                                        recorder, reference):
+                                                                        recorder, reference, tmp_path):
     run = run_id()
     port = free_port()
     flows = original_flows(run, mosquitto, recorder, port)
+    # the linter's verdict, which the run below shows on real components
+    found = findings(write_flows(tmp_path, flows))
+    assert found == {(rule, f"{node}-{run}") for rule, node in EXPECTED_FINDINGS}, found
     dep = Deployment(run, port, nginx_lb.url, [(ha, ha.replicas, flows), (singleton, singleton.replicas, [])])
     marks = deploy(dep, mosquitto)
     seen = drive(dep, mosquitto, recorder, settle_copy="nodered-replica-0")
@@ -465,6 +488,7 @@ class Split:
     singleton: list[dict]
     report: dict
     report_text: str
+    out: Path
 
     def ids(self, part: str) -> set[str]:
         return {n["id"] for n in getattr(self, part)}
@@ -478,10 +502,7 @@ class Split:
 def split_flow(run: str, broker, recorder: Recorder, tmp: Path) -> Split:
     port = free_port()
     original = original_flows(run, broker, recorder, port)
-    src = tmp / "flows.json"
-    src.write_text(json.dumps(original, indent=4) + "\n", "utf-8")
-    # every copy runs on this one host: the broker and the recorder on 127.0.0.1 are shared services
-    (tmp / ".hacheck.yaml").write_text("localhost_services: shared\n")
+    src = write_flows(tmp, original)
     out = tmp / "split"
     res = run_cli("split", str(src), "-o", str(out), "--bridge", "mqtt",
                   "--broker", f"mqtt://{broker.host}:{broker.port}", cwd=tmp)
@@ -490,7 +511,7 @@ def split_flow(run: str, broker, recorder: Recorder, tmp: Path) -> Split:
         assert (out / f).is_file(), f"hacheck split did not write {f}: {sorted(p.name for p in out.rglob('*'))}"
     return Split(run, port, original, json.loads((out / "ha" / "flows.json").read_text("utf-8")),
                  json.loads((out / "singleton" / "flows.json").read_text("utf-8")),
-                 json.loads((out / "report.json").read_text("utf-8")), res.out)
+                 json.loads((out / "report.json").read_text("utf-8")), res.out, out)
 
 
 def inject_copy(sp: Split, singleton_copy: str, ha_copy: str) -> str:
@@ -525,9 +546,9 @@ def assert_partition(sp: Split) -> None:
 def test_split_on_two_replicas_plus_singleton_does_each_action_once(ha, singleton, nginx_lb, mosquitto,
                                                                    recorder, reference, tmp_path):
     sp = split_flow(run_id(), mosquitto, recorder, tmp_path)
+    print(f"split report:\n{sp.report_text}")
     assert_partition(sp)
     verdict = join_verdict(sp)
-    print(f"split report:\n{sp.report_text}")
     dep = Deployment(sp.run, sp.tcp_port, nginx_lb.url,
                      [(ha, ha.replicas, sp.ha), (singleton, singleton.replicas, sp.singleton)])
     marks = deploy(dep, mosquitto)
@@ -558,6 +579,12 @@ def test_split_on_two_replicas_plus_singleton_does_each_action_once(ha, singleto
     # the load-balanced paths still are: both HA replicas answered pair and API requests via the LB
     assert set(seen.acks) == {"nodered-replica-0", "nodered-replica-1"}, seen.acks
     assert {a["copy"] for a in seen.api_answers} == {"nodered-replica-0", "nodered-replica-1"}, seen.api_answers
+    # the linter's verdict on the parts agrees: the HA part as HA, the singleton (its file says so) as one copy
+    for part in ("ha", "singleton"):
+        left = {(rule, node) for rule, node in findings(sp.out / part / "flows.json") if rule in SPLIT_RULES}
+        if verdict is not None and part == "ha":
+            left.discard(("HA201", f"pair-join-{sp.run}"))  # the join the report says could not move
+        assert not left, f"{part} part still has {sorted(left)}"
 
 
 def test_one_ha_replica_plus_singleton_behaves_as_the_original_on_one_copy(ha, singleton, mosquitto, recorder,
