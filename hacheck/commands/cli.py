@@ -405,6 +405,38 @@ def fix(paths, show_diff, check_only, unsafe_fixes, select, rule_dirs) -> None:
 
 
 @cli.command()
+@click.argument("flows", type=click.Path(dir_okay=False))
+@click.option("-o", "--output", "out_dir", required=True, type=click.Path(file_okay=False), help="The folder to write: ha/flows.json, singleton/flows.json, report.txt, report.json.")
+@click.option("--bridge", type=click.Choice(["project-link", "mqtt"]), default="project-link", show_default=True, help="How the two parts send each other messages: FlowFuse project link nodes, or MQTT through --broker.")
+@click.option("--broker", metavar="URL", help="With --bridge mqtt: the broker both parts reach (mqtt://host:port or mqtts://host:port; no credentials).")
+@click.option("-f", "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True, help="The report printed on standard output.")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False), help="Use this .hacheck.yaml or pyproject.toml instead of searching upward from FLOWS.")
+@click.option("--force", is_flag=True, help="Replace what is in a folder that is not empty.")
+def split(flows, out_dir, bridge, broker, fmt, config_file, force) -> None:
+    """Split FLOWS into an HA part (several copies) and a singleton part (one copy), bridged.
+
+    What must run once or on one host (timers, plain subscriptions, event streams, listeners,
+    hardware, dashboards, state that load-balanced messages would split) moves to the
+    singleton with what only it feeds; the rest stays. docs/split.md has the rule."""
+    import json
+
+    from hacheck.commands.split import SplitError, report_text, run
+
+    if not os.path.isfile(flows):
+        raise HacheckError(f"{flows}: no such file" if not os.path.exists(flows) else f"{flows}: not a file")
+    config, rules = _configure([flows], config_file)
+    try:
+        data = run(flows, out_dir, bridge, broker, config, rules, force=force)
+    except SplitError as e:
+        raise HacheckError(str(e)) from None
+    if fmt == "json":
+        click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+    else:
+        click.echo(report_text(data), nl=False)
+    sys.exit(EXIT_OK)
+
+
+@cli.command()
 @click.argument("flows", type=click.Path(dir_okay=False), required=False)
 @click.option("--target", "target_name", required=True, help="The target's name in the targets file.")
 @click.option("--targets", "targets_file", type=click.Path(dir_okay=False), default=None, help="The targets file [default: hacheck-targets.yaml].")

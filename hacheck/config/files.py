@@ -26,7 +26,7 @@ SCHEMA_FILE = "config.schema.json"
 KEYS = (
     "extends", "select", "ignore", "severity", "options", "fail_on", "exclude", "rule_packs",
     "shared_context_stores", "persistent_context_stores", "share_group", "preview", "ignore_findings",
-    "effects", "localhost_services",
+    "effects", "localhost_services", "instance",
 )  # fmt: skip
 DICT_KEYS = ("severity", "options", "effects")  # merged entry by entry across layers; the rest replace
 CLI = "command line"

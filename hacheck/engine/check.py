@@ -12,6 +12,7 @@ from hacheck.engine.context import RuleContext
 from hacheck.model.findings import Finding, Hit, Severity
 from hacheck.analysis.match import evaluate, localhost_services
 from hacheck.model.flow import FlowFile, Node
+from hacheck.engine.directives import SINGLE_COPY_RULES, single_copy
 from hacheck.engine.render import make_finding
 
 # Findings the engine itself produces; they have no YAML body to run, but are documented.
@@ -39,6 +40,8 @@ def _check_flow(flow: FlowFile, rules: list[Rule], config: Config, timings: dict
         timings["graph"] = timings.get("graph", 0.0) + perf_counter() - t0
         t_rules = perf_counter()
     active = [r for r in rules if config.selects(r)]
+    if single_copy(flow, config):  # one copy: what only several copies get wrong cannot happen
+        active = [r for r in active if r.id not in SINGLE_COPY_RULES]
     findings: list[Finding] = []
     failed: set[str] = set()
 

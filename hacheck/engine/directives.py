@@ -1,5 +1,9 @@
 """`hacheck-disable` directives: the lines in a node's Description (`info`) that suppress
 findings, parsed. What they suppress, and HC005/HC006 about them, is suppress.py's business.
+
+Also the instance marker: a `hacheck-instance: singleton` line in a tab's Description says the
+file runs as one copy (what `hacheck split` writes into its singleton part), so the rules that
+judge what several copies would do are not run on it (`SINGLE_COPY_RULES`).
 """
 
 from __future__ import annotations
@@ -9,6 +13,15 @@ import weakref
 from dataclasses import dataclass, field
 
 KEYWORD = "hacheck-disable"
+INSTANCE_KEYWORD = "hacheck-instance"
+INSTANCES = ("ha", "singleton")
+# What only several copies get wrong: duplicated work (HA103: the one copy's client id is its
+# own), a dashboard, a host, per-copy state. On one copy they do not happen; the rest still do.
+SINGLE_COPY_RULES = frozenset({
+    "HA101", "HA103", "HA105", "HA107", "HA109", "HA110", "HA111", "HA112",
+    "HA120", "HA122", "HA140", "HA201", "HA202", "HA203", "HA204", "HA205",
+})  # fmt: skip
+_INSTANCE_RE = re.compile(r"^[ \t]*(?:[>*+-][ \t]*)*`?hacheck-instance:[ \t]*(?P<value>[\w-]+)", re.MULTILINE)
 # at the start of a line, optionally behind markdown list/quote markers or a backtick
 _LINE_RE = re.compile(r"^[ \t]*(?:[>*+-][ \t]*)*`?hacheck-disable(?![\w-])(?P<rest>[^\n]*)$", re.MULTILINE)
 
@@ -64,3 +77,25 @@ def _hosts(flow) -> list[tuple[str, str]]:
                 hosts.append((node.id, info))
         _HOSTS[flow] = hosts
     return hosts
+
+
+def instance(flow) -> str | None:
+    """"singleton" when a tab's (or a comment's) Description has a `hacheck-instance: singleton` line (the
+    marker speaks for the whole file: one Node-RED runs all its tabs), "ha" when one says
+    `hacheck-instance: ha`, else None (the configuration's `instance` decides)."""
+    found = None
+    # a comment carries it where the file holds nodes of a tab but not the tab (an export)
+    for tab in [*flow.tabs.values(), *flow.by_type.get("comment", ())]:
+        info = tab.raw.get("info")
+        if isinstance(info, str) and INSTANCE_KEYWORD in info:
+            for m in _INSTANCE_RE.finditer(info):
+                if m["value"] == "singleton":
+                    return "singleton"
+                if m["value"] == "ha":
+                    found = "ha"
+    return found
+
+
+def single_copy(flow, config) -> bool:
+    """The file is judged as one copy: its own marker, else the configuration's `instance`."""
+    return (instance(flow) or getattr(config, "instance", "ha")) == "singleton"

@@ -30,6 +30,9 @@ class Config:
     # on HA, where nothing else runs in a copy's container) or "per-copy" (each copy runs its
     # own beside it, on purpose)
     localhost_services: str = "shared"
+    # "singleton": the files run as one copy (the single-copy part of `hacheck split`), so the
+    # rules about several copies are not run (engine/directives.py SINGLE_COPY_RULES)
+    instance: str = "ha"
     ignore_findings: tuple[dict, ...] = ()
     preview: bool = False
     extends: str = "default"  # the bundled preset under the file: default | strict
