@@ -201,9 +201,6 @@ class Deployment:
     http_base: str  # where the test sends its HTTP requests (the LB, or one replica)
     instances: list[tuple[NodeRedCluster, list[str], list[dict]]]  # (instance, its urls, flows)
 
-    def copies(self) -> int:
-        return sum(len(urls) for _, urls, flows in self.instances if flows)
-
 
 @dataclass
 class Seen:
