@@ -456,3 +456,13 @@ def test_split_properties_on_corpus(which, name, request):
         copyable = n.is_config or n.type in ("tab", "subflow", "group") or (n.z in flow.subflows)
         assert where == 1 or (where == 2 and copyable), (n.id, n.type, where)
     assert not any("credentials" in n for n in s.parts["ha"] + s.parts["singleton"])
+
+
+def test_the_report_example_in_the_docs_is_what_the_command_prints(tmp_path):
+    from tests.conftest import REPO, code_blocks
+
+    (shown,) = code_blocks(REPO / "docs" / "split.md", "text", "The report")
+    (tmp_path / "flows.json").write_text(json.dumps(ISSUE))
+    proc = run_cli("split", "flows.json", "-o", "out", "--bridge", "mqtt", "--broker", "mqtt://broker:1883", cwd=tmp_path)
+    assert proc.returncode == 0, proc.err
+    assert proc.out == shown

@@ -52,6 +52,14 @@ def rule_markdown(r, heading: str = "#") -> str:
         fix_text,
     ]
     out += _roles_section(r, heading)
+    from hacheck.engine.directives import SINGLE_COPY_RULES
+
+    if r.id in SINGLE_COPY_RULES:
+        out += ["", f"{heading}# On a single-copy instance",
+                "Not run on a file marked as the one copy (`instance: singleton` in the configuration, or a"
+                " `hacheck-instance: singleton` line in a tab's Description, which `hacheck split` writes into its"
+                " singleton part; [docs/split.md](../split.md#the-singleton-marker)): what it reports happens only"
+                " when several copies run."]
     if r.docs.get("known_limits"):
         out += ["", f"{heading}# Known limits", r.docs["known_limits"].strip()]
     if r.docs.get("references"):
