@@ -586,6 +586,11 @@ def test_split_on_two_replicas_plus_singleton_does_each_action_once(ha, singleto
     # the load-balanced paths still are: both HA replicas answered pair and API requests via the LB
     assert set(seen.acks) == {"nodered-replica-0", "nodered-replica-1"}, seen.acks
     assert {a["copy"] for a in seen.api_answers} == {"nodered-replica-0", "nodered-replica-1"}, seen.api_answers
+    # the report claims to have resolved exactly what this run showed resolved
+    resolved = {(r["rule"], r["node"]) for g in sp.report["groups"] for r in g["resolves"]}
+    shown = {(rule, f"{node}-{sp.run}") for rule, node in EXPECTED_FINDINGS
+             if verdict is None or node != "pair-join"}
+    assert resolved == shown, sp.report_text
     # the linter's verdict on the parts agrees: the HA part as HA, the singleton (its file says so) as one copy
     for part in ("ha", "singleton"):
         left = {(rule, node) for rule, node in findings(sp.out / part / "flows.json") if rule in SPLIT_RULES}
