@@ -528,13 +528,14 @@ def inject_copy(sp: Split, singleton_copy: str, ha_copy: str) -> str:
 
 
 def join_verdict(sp: Split) -> str | None:
-    """None if the join moved to the singleton, else the report's line about it (never silent)."""
+    """None if the join moved to the singleton, else why the report says it stayed (never silent)."""
     join = f"pair-join-{sp.run}"
     if join in sp.ids("singleton") and join not in sp.ids("ha"):
         return None
-    text = json.dumps(sp.report)
-    assert join in text, f"the join stayed in the HA part and the report does not say why:\n{sp.report_text}"
-    return next((line for line in sp.report_text.splitlines() if join in line or "join" in line), text)
+    assert join in sp.ids("ha") and join not in sp.ids("singleton"), f"the join is in both parts:\n{sp.report_text}"
+    kept = [k for k in sp.report.get("kept", []) if k["id"] == join]
+    assert kept and kept[0]["why"], f"the join stayed in the HA part and the report does not say why:\n{sp.report_text}"
+    return kept[0]["why"]
 
 
 def assert_partition(sp: Split) -> None:
