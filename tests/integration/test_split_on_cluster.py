@@ -3,7 +3,9 @@
 One flow of core nodes holds every kind of source the split is about, each ending in a POST to
 a recorder (an HTTP server in this test process, keeping each body and the order):
   - a repeating inject (every second), numbering its ticks per copy: tick-1, tick-2, ...
-  - a plain MQTT subscription: every message m<i> is POSTed
+  - a plain MQTT subscription: every message m<i> is POSTed, by a node that an `http in`
+    (events e<i> through the load balancer) feeds too: so the split must bridge back from the
+    singleton to the HA part, where one copy must handle each message
   - a `tcp in` listener: every line t<i> is POSTed
   - a stateful `join` (count 2) on a load-balanced path: http in -> join -> POST, the request
     answered before the join, so the pair http in -> http response never crosses a bridge
@@ -40,6 +42,7 @@ from .cluster import HOST, ComponentFailed, ComponentMissing, NodeRedCluster, fr
 pytestmark = pytest.mark.integration
 
 MQTT_MESSAGES = ["m1", "m2", "m3"]
+EVENT_REQUESTS = ["e1", "e2"]  # the same handling as the MQTT messages, through the LB
 TCP_LINES = ["t1", "t2", "t3"]
 JOIN_REQUESTS = ["j1", "j2", "j3", "j4"]  # join count 2: two groups on one copy
 JOIN_COUNT = 2
@@ -138,6 +141,13 @@ def original_flows(run: str, broker, recorder: Recorder, tcp_port: int) -> list[
          "inputs": 0, "x": 120, "y": 120, "wires": [[i("sub-tag")]]},
         _fn(i("sub-tag"), tab, "tag event", TAG.replace("{expr}", "msg.payload"), 320, 120, [i("sub-post")]),
         _post(i("sub-post"), tab, "record event", f"{rec}/mqtt", 520, 120),
+        # the same events posted through the LB, handled by the same node
+        {"id": i("ev-in"), "type": "http in", "z": tab, "name": "event", "url": f"/{run}/event",
+         "method": "post", "upload": False, "swaggerDoc": "", "x": 110, "y": 150,
+         "wires": [[i("ev-res"), i("ev-key")]]},
+        {"id": i("ev-res"), "type": "http response", "z": tab, "name": "", "statusCode": "",
+         "headers": {}, "x": 300, "y": 160, "wires": []},
+        _fn(i("ev-key"), tab, "event id", "return { payload: msg.payload.id };", 220, 150, [i("sub-tag")]),
         # a non-HTTP listener: one host, one port
         {"id": i("tcp"), "type": "tcp in", "z": tab, "name": "lines", "server": "server", "host": "",
          "port": str(tcp_port), "datamode": "stream", "datatype": "utf8", "newline": "\\n", "topic": "",
@@ -231,7 +241,9 @@ class Seen:
         return [b["tag"] for k, b in self.entries if k != "tick"]
 
     def summary(self) -> str:
-        return (f"mqtt {dict(self.tags('mqtt'))}, tcp {dict(self.tags('tcp'))}, join {self.groups()}, "
+        by_copy = dict(Counter(b["copy"] for k, b in self.entries if k == "mqtt"))
+        return (f"mqtt {dict(self.tags('mqtt'))} by copy {by_copy}, tcp {dict(self.tags('tcp'))}, "
+                f"join {self.groups()}, "
                 f"ticks {{{', '.join(f'{c}: {len(t)}' for c, t in self.ticks().items())}}}, "
                 f"sequence {self.sequence()}")
 
@@ -348,6 +360,12 @@ def drive(dep: Deployment, broker, recorder: Recorder, settle_copy: str,
         pub.disconnect()
         pub.loop_stop()
 
+    with httpx.Client(timeout=30, trust_env=False) as http:
+        for e in EVENT_REQUESTS:
+            r = http.post(f"{dep.http_base}/{run}/event", json={"id": e})
+            assert r.status_code == 200, f"event {e}: {r.status_code} {r.text}"
+            wait_until(lambda: seen("mqtt", e), ACTION_TIMEOUT, f"the POST of event {e}")
+
     wait_listening(dep.tcp_port)
     with socket.create_connection((HOST, dep.tcp_port), timeout=30) as s:
         for t in TCP_LINES:
@@ -438,7 +456,7 @@ def reference(ha, singleton, mosquitto, recorder):
     seen = drive(dep, mosquitto, recorder, settle_copy="nodered-replica-0")
     print(f"one copy: {seen.summary()}")
     # the reference itself is what the flow is meant to do
-    assert seen.tags("mqtt") == Counter({m: 1 for m in MQTT_MESSAGES}), seen.summary()
+    assert seen.tags("mqtt") == Counter({m: 1 for m in MQTT_MESSAGES + EVENT_REQUESTS}), seen.summary()
     assert seen.tags("tcp") == Counter({t: 1 for t in TCP_LINES}), seen.summary()
     assert seen.groups() == ["j1+j2", "j3+j4"], seen.summary()
     assert list(seen.ticks()) == ["nodered-replica-0"] and consecutive_ticks(seen.ticks()["nodered-replica-0"])
@@ -461,8 +479,10 @@ def test_unsplit_on_two_replicas_does_timer_and_subscription_work_twice(ha, sing
     seen = drive(dep, mosquitto, recorder, settle_copy="nodered-replica-0")
     print(f"unsplit, two replicas: {seen.summary()}")
 
-    # every subscription-triggered action twice, once by each copy
-    assert seen.tags("mqtt") == Counter({m: 2 for m in MQTT_MESSAGES}), seen.summary()
+    # every subscription-triggered action twice, once by each copy; the same node fed through
+    # the LB does its work once
+    assert seen.tags("mqtt") == Counter({**{m: 2 for m in MQTT_MESSAGES}, **{e: 1 for e in EVENT_REQUESTS}}), \
+        seen.summary()
     assert seen.copies_of("mqtt") == {"nodered-replica-0", "nodered-replica-1"}, seen.summary()
     # every timer action twice: both copies tick, each numbering tick-1, tick-2, ...
     ticks = seen.ticks()
@@ -542,10 +562,12 @@ def assert_partition(sp: Split) -> None:
     r = sp.run
     single, ha = sp.ids("singleton"), sp.ids("ha")
     # what must run once or needs one host moved, with what only it uses
-    for node in ("tick", "tick-tag", "tick-post", "sub", "sub-tag", "sub-post", "tcp", "tcp-tag", "tcp-post"):
+    for node in ("tick", "tick-tag", "tick-post", "sub", "tcp", "tcp-tag", "tcp-post"):
         assert f"{node}-{r}" in single and f"{node}-{r}" not in ha, f"{node} not moved:\n{sp.report_text}"
-    # load-balanced work stayed, and no http in -> http response pair crossed
-    for node in ("pair-in", "pair-ack", "pair-res", "api-in", "api-fn", "api-res"):
+    # load-balanced work stayed, with what it shares with a moved path, and no http in ->
+    # http response pair crossed
+    for node in ("pair-in", "pair-ack", "pair-res", "api-in", "api-fn", "api-res",
+                 "ev-in", "ev-res", "ev-key", "sub-tag", "sub-post"):
         assert f"{node}-{r}" in ha and f"{node}-{r}" not in single, f"{node} not in the HA part:\n{sp.report_text}"
     # nothing lost: every original node is in a part
     assert {n["id"] for n in sp.original} <= single | ha
@@ -569,8 +591,11 @@ def test_split_on_two_replicas_plus_singleton_does_each_action_once(ha, singleto
             bridge.close()
     print(f"split, two HA replicas + singleton: {seen.summary()}")
 
-    # each action exactly once
-    assert seen.tags("mqtt") == Counter({m: 1 for m in MQTT_MESSAGES}), seen.summary()
+    # each action exactly once; the subscription's messages cross back to the HA part, where the
+    # node they share with the LB's events runs, and one HA copy handles each
+    assert seen.tags("mqtt") == Counter({m: 1 for m in MQTT_MESSAGES + EVENT_REQUESTS}), seen.summary()
+    assert {b["copy"] for k, b in seen.entries if k == "mqtt"} <= {"nodered-replica-0", "nodered-replica-1"}
+    assert any(t.startswith("$share/") for t in mqtt_in_topics(sp.ha)), mqtt_in_topics(sp.ha)
     assert seen.tags("tcp") == Counter({t: 1 for t in TCP_LINES}), seen.summary()
     ticks = seen.ticks()
     assert list(ticks) == ["singleton-0"] and consecutive_ticks(ticks["singleton-0"]), seen.summary()
