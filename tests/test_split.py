@@ -147,19 +147,52 @@ def test_a_stateful_node_between_http_in_and_its_response_stays_and_says_why():
     assert kept.node == "avg" and "HA201" in kept.rules and "http response" in kept.why
 
 
-def test_a_link_call_never_crosses_a_bridge():
-    flow = [
-        {"id": "t1", "type": "tab", "label": "sub"},
-        {"id": "api", "type": "http in", "z": "t1", "url": "/x", "method": "post", "x": 1, "y": 1, "wires": [["resp", "call"]]},
-        {"id": "resp", "type": "http response", "z": "t1", "x": 1, "y": 1, "wires": []},
-        {"id": "call", "type": "link call", "z": "t1", "links": ["li"], "linkType": "static", "timeout": "30", "x": 1, "y": 1, "wires": [["done"]]},
-        _post("done", "done"),
-        {"id": "li", "type": "link in", "z": "t1", "links": [], "x": 1, "y": 1, "wires": [["j"]]},
-        {"id": "j", "type": "join", "z": "t1", "mode": "custom", "build": "array", "count": "3", "x": 1, "y": 1, "wires": [["lo"]]},
-        {"id": "lo", "type": "link out", "z": "t1", "mode": "return", "links": [], "x": 1, "y": 1, "wires": []},
+LINK_CALL = [
+    {"id": "t1", "type": "tab", "label": "sub"},
+    {"id": "api", "type": "http in", "z": "t1", "url": "/x", "method": "post", "x": 1, "y": 1, "wires": [["resp", "call"]]},
+    {"id": "resp", "type": "http response", "z": "t1", "x": 1, "y": 1, "wires": []},
+    {"id": "call", "type": "link call", "z": "t1", "links": ["li"], "linkType": "static", "timeout": "20", "x": 1, "y": 1, "wires": [["done"]]},
+    _post("done", "done"),
+    {"id": "li", "type": "link in", "z": "t1", "links": [], "x": 1, "y": 1, "wires": [["j"]]},
+    {"id": "j", "type": "join", "z": "t1", "mode": "custom", "build": "array", "count": "3", "x": 1, "y": 1, "wires": [["lo"]]},
+    {"id": "lo", "type": "link out", "z": "t1", "mode": "return", "links": [], "x": 1, "y": 1, "wires": []},
+]
+
+
+def test_with_mqtt_a_link_call_never_crosses_a_bridge():
+    s = _split(LINK_CALL, "mqtt")
+    assert "j" in _ids(s.parts["ha"]) and not s.parts["singleton"]
+    (kept,) = s.kept
+    assert kept.node == "j" and "link call" in kept.why and "mqtt" in kept.why
+
+
+def test_with_project_links_a_link_call_becomes_a_project_link_call_that_returns():
+    s = _split(LINK_CALL, "project-link")
+    ha = {n["id"]: n for n in s.parts["ha"]}
+    single = {n["id"]: n for n in s.parts["singleton"]}
+    assert set(single) >= {"li", "j", "lo"} and not {"li", "j", "lo"} & set(ha)
+    (b,) = s.bridges
+    assert b.call and b.direction == "ha-to-singleton" and b.targets == ["j"]
+    call = ha["call"]
+    assert call["type"] == "project link call" and call["topic"] == b.topic and call["timeout"] == "20"
+    assert call["project"] == "${HACHECK_SPLIT_SINGLETON_ID}" and call["wires"] == [["done"]] and "links" not in call
+    (rx,) = [n for n in single.values() if n["type"] == "project link in"]
+    assert rx["topic"] == b.topic and rx["broadcast"] is False and rx["wires"] == [["j"]]
+    assert single["lo"]["type"] == "project link out" and single["lo"]["mode"] == "return"
+    assert not s.kept
+    again = split_checked(parse_bytes("ha.json", dumps_flow(s.parts["ha"]).encode()), _check, "project-link", None)
+    assert dumps_flow(again.parts["ha"]) == dumps_flow(s.parts["ha"]) and not again.parts["singleton"]
+
+
+def test_a_subroutine_that_also_answers_a_call_of_the_ha_part_stays():
+    """`lo` returns to both calls; the second stays in HA, so the subroutine cannot move and
+    no link out is made a project link out that would leave that call unanswered."""
+    local = [
+        {"id": "tick", "type": "inject", "z": "t1", "repeat": "", "x": 1, "y": 1, "wires": [["call2"]]},
+        {"id": "call2", "type": "link call", "z": "t1", "links": ["li"], "linkType": "static", "x": 1, "y": 1, "wires": [[]]},
     ]
-    s = _split(flow)
-    assert "j" in _ids(s.parts["ha"]) and "j" not in _ids(s.parts["singleton"])
+    s = _split(LINK_CALL + local, "project-link")
+    assert not s.parts["singleton"] and not s.bridges
     (kept,) = s.kept
     assert kept.node == "j" and "link call" in kept.why
 
@@ -302,6 +335,15 @@ def test_under_the_marker_the_other_rules_still_fire(tmp_path):
     assert {"HA150", "HA201"} <= {f.rule_id for f in _check(_flow(flow))}
 
 
+def test_a_file_that_says_it_is_the_ha_instance_wins_over_the_configuration():
+    flow = [{"id": "t1", "type": "tab", "label": "one", "info": "- hacheck-instance: ha"},
+            {"id": "inj", "type": "inject", "z": "t1", "repeat": "5", "x": 1, "y": 1, "wires": [["p"]]}, _post("p", "p")]
+    one_copy = Config(instance="singleton")
+    assert "HA110" in {f.rule_id for f in check_flow(_flow(flow), RULES, one_copy)}
+    flow[0]["info"] = ""
+    assert "HA110" not in {f.rule_id for f in check_flow(_flow(flow), RULES, one_copy)}
+
+
 def test_config_instance_singleton_and_config_show(tmp_path, own_cache):
     flow = [{"id": "t1", "type": "tab", "label": "one"},
             {"id": "inj", "type": "inject", "z": "t1", "repeat": "5", "x": 1, "y": 1, "wires": [["p"]]}, _post("p", "p")]
@@ -398,6 +440,15 @@ def test_errors_are_one_line_exit_2_and_write_nothing(tmp_path, content, args, f
     assert not out.exists()
 
 
+def test_force_never_replaces_the_folder_that_holds_the_input(issue_file, tmp_path):
+    before = sorted(os.listdir(tmp_path))
+    for out in (tmp_path, tmp_path.parent):
+        proc = run_cli("split", str(issue_file), "-o", str(out), "--force")
+        assert proc.returncode == 2
+        assert_clean_error(proc, "holds")
+    assert sorted(os.listdir(tmp_path)) == before and issue_file.is_file()
+
+
 def test_output_onto_a_file_is_an_error(issue_file, tmp_path):
     (tmp_path / "out").write_text("x")
     proc = run_cli("split", str(issue_file), "-o", str(tmp_path / "out"))
@@ -419,15 +470,17 @@ _BOTH = [("corpus", r["local_name"]) for r in corpus_manifest() if not r["notes"
 ]
 
 
+@pytest.mark.parametrize("bridge", ["mqtt", "project-link"])
 @pytest.mark.parametrize("which,name", _BOTH, ids=[n.split("__")[0] for _, n in _BOTH])
-def test_split_properties_on_corpus(which, name, request):
+def test_split_properties_on_corpus(which, name, bridge, request):
     path = request.getfixturevalue(which) / "files" / name
     flow = read_source(Source(name, str(path)))
+    broker = parse_broker(BROKER) if bridge == "mqtt" else None
     if flow.shape == "unreadable" or flow.problems or flow.duplicates:
         with pytest.raises(SplitError):
-            split_checked(flow, _check, "mqtt", parse_broker(BROKER))
+            split_checked(flow, _check, bridge, broker)
         return
-    s = split_checked(flow, _check, "mqtt", parse_broker(BROKER))
+    s = split_checked(flow, _check, bridge, broker)
     ha = parse_bytes("ha.json", dumps_flow(s.parts["ha"]).encode())
     single = parse_bytes("singleton.json", dumps_flow(s.parts["singleton"]).encode())
     ha_found = _check(ha)
@@ -446,7 +499,7 @@ def test_split_properties_on_corpus(which, name, request):
     if single.nodes:
         assert not [f.rule_id for f in _check(single) if f.rule_id in SINGLE_COPY_RULES]
     # idempotent: the HA part splits to itself and moves nothing
-    again = split_checked(ha, _check, "mqtt", parse_broker(BROKER))
+    again = split_checked(ha, _check, bridge, broker)
     assert dumps_flow(again.parts["ha"]) == dumps_flow(s.parts["ha"]) and again.parts["singleton"] == []
     # every node of the input in exactly one part, or in both when copied (tabs, configs, subflows)
     ha_ids, single_ids = _ids(s.parts["ha"]), _ids(s.parts["singleton"])
@@ -466,3 +519,14 @@ def test_the_report_example_in_the_docs_is_what_the_command_prints(tmp_path):
     proc = run_cli("split", "flows.json", "-o", "out", "--bridge", "mqtt", "--broker", "mqtt://broker:1883", cwd=tmp_path)
     assert proc.returncode == 0, proc.err
     assert proc.out == shown
+
+
+def test_a_lone_surrogate_in_the_flow_is_written_back_as_the_same_value(tmp_path):
+    src = tmp_path / "flows.json"
+    src.write_text('[{"id": "t1", "type": "tab", "label": "\\ud800 ü"},'
+                   '{"id": "i", "type": "inject", "z": "t1", "repeat": "5", "wires": [["p"]]},'
+                   '{"id": "p", "type": "http request", "z": "t1", "method": "POST", "url": "http://x.example/y", "wires": [[]]}]')
+    proc = run_cli("split", str(src), "-o", str(tmp_path / "out"))
+    assert proc.returncode == 0, proc.err
+    single = json.loads((tmp_path / "out" / "singleton" / "flows.json").read_text("utf-8"))
+    assert single[0]["label"] == "\ud800 ü" and "ü" in (tmp_path / "out" / "singleton" / "flows.json").read_text("utf-8")

@@ -12,7 +12,6 @@ added at the end of each part, and credentials are never written.
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
 import re
@@ -21,7 +20,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from hacheck.analysis.graph import SEP, FlowGraph
-from hacheck.engine.directives import INSTANCE_KEYWORD, SINGLE_COPY_RULES
+from hacheck.engine.directives import INSTANCE_KEYWORD
 from hacheck.model.flow import FlowFile, Node
 
 HA, SINGLE = "ha", "singleton"
@@ -98,6 +97,7 @@ class Bridge:
     topic: str
     nodes: dict[str, list[str]] = field(default_factory=dict)  # part -> ids of the bridge's nodes
     every_copy: bool = False  # to HA, received by every copy (a broadcast to each copy's clients)
+    call: bool = False  # a link call made a project link call: the answer comes back
 
     @property
     def sender(self) -> str:
@@ -151,6 +151,9 @@ class _Partition:
         self.top_set = set(self.top)
         self.succ: dict[str, set[str]] = {v: set() for v in self.top_set}
         self.calls: list[tuple[str, str]] = []  # (link call, link in) and (return link out, link call)
+        self.call_targets: dict[str, set[str]] = {}  # link call -> its link ins
+        self.call_returns: dict[str, set[str]] = {}  # link call -> the return link outs that answer it
+        self.returns_to: dict[str, set[str]] = {}  # return link out -> the link calls it answers
         for u, nbrs in self.graph.succ.items():
             tu = u.split(SEP, 1)[0]
             for v, attrs in nbrs.items():
@@ -160,6 +163,11 @@ class _Partition:
                 self.succ[tu].add(tv)
                 if any(a.get("kind") in ("link-call", "return") for a in attrs):
                     self.calls.append((tu, tv))
+                if any(a.get("kind") == "link-call" for a in attrs):
+                    self.call_targets.setdefault(tu, set()).add(tv)
+                if any(a.get("kind") == "return" for a in attrs):
+                    self.call_returns.setdefault(tv, set()).add(tu)
+                    self.returns_to.setdefault(tu, set()).add(tv)
         self.pred: dict[str, set[str]] = {v: set() for v in self.top_set}
         for u, vs in self.succ.items():
             for v in vs:
@@ -248,21 +256,27 @@ class _Partition:
         for s, rules in self.seeds.items():
             if s in self.http_pairs:
                 kept[s] = Kept(s, sorted(rules), "it is between an http in (or websocket in) and its http response (or websocket out): the request and its reply live in one process and cannot cross a bridge")
-        extra: set[str] = set()  # watchers (catch/status/complete) of moved nodes only
-        for _ in range(50):
-            moved = {s for s in self.seeds if s not in kept and s in running} | extra
+        # nodes that go with the moved ones without a finding of their own: the catch/status/
+        # complete that watch only moved nodes, a subroutine's link ins (project links)
+        extra: set[str] = set()
+        banned: set[str] = set()
+        for _ in range(200):
+            seeds = {s for s in self.seeds if s not in kept and s in running}
+            moved = seeds | extra
             single = self._single(moved)
-            bad = self._violations(single, moved)
-            if bad:
-                for s, why in bad.items():
-                    if s in self.seeds:
-                        kept[s] = Kept(s, sorted(self.seeds[s]), why)
-                    else:
-                        extra.discard(s)
-                continue
-            more = self._watchers(single) - extra
+            more = (self._watchers(single) | self._call_entries(single)) - extra - banned
             if more:
                 extra |= more
+                continue
+            bad, loose = self._violations(single, seeds)
+            if bad:
+                for s, why in bad.items():
+                    kept[s] = Kept(s, sorted(self.seeds[s]), why)
+                extra = set()
+                continue
+            if loose & extra:  # a crossing only an extra node makes: it stays
+                banned |= loose & extra
+                extra -= banned
                 continue
             break
         home = {nid: (SINGLE if nid in single else HA) for nid in self.top if nid in self.top_set and nid in self.succ and self._placed(nid, single)}
@@ -285,19 +299,60 @@ class _Partition:
         adj = {u: [v for v in vs if v in single] for u, vs in self.succ.items() if u in single}
         return {s: self._walk([s], adj) for s in moved}
 
-    def _violations(self, single: set[str], moved: set[str]) -> dict[str, str]:
+    def _violations(self, single: set[str], seeds: set[str]) -> tuple[dict[str, str], set[str]]:
+        """Seed -> why its group cannot move; and the nodes of crossings no seed's group makes."""
         bad: dict[str, str] = {}
-        reach = self._groups_of(single, moved)
+        loose: set[str] = set()
+        reach = self._groups_of(single, seeds)
         for nid in single & self.http_pairs:
-            for s, r in reach.items():
-                if nid in r:
-                    bad.setdefault(s, f"the nodes it would take along include {self._label(nid)}, between an http in (or websocket in) and its reply, which cannot cross a bridge")
+            named = [s for s, r in reach.items() if nid in r]
+            for s in named:
+                bad.setdefault(s, f"the nodes it would take along include {self._label(nid)}, between an http in (or websocket in) and its reply, which cannot cross a bridge")
+            if not named:
+                loose.add(nid)
         for u, v in self.calls:
             if (u in single) != (v in single):
-                for s, r in reach.items():
-                    if u in r or v in r:
-                        bad.setdefault(s, f"a link call would cross the bridge ({self._label(u)} -> {self._label(v)}): a bridged call that returns is not made (docs/split.md)")
-        return bad
+                call = u if u in self.call_targets else v
+                if self.bridge == "project-link" and self.bridgeable_call(call, single):
+                    continue
+                why = ("the mqtt bridge makes no call that returns; --bridge project-link does" if self.bridge == "mqtt" else
+                       "its link ins and return link outs are not all on the other side, or a return link out also answers a call of its own side")
+                named = [s for s, r in reach.items() if u in r or v in r]
+                for s in named:
+                    bad.setdefault(s, f"a link call would cross the bridge ({self._label(u)} -> {self._label(v)}): {why}")
+                if not named:
+                    loose |= {u, v}
+        return bad, loose
+
+    def bridgeable_call(self, call: str, single: set[str]) -> bool:
+        """A link call that becomes a `project link call`: its link ins and the link outs that
+        return to it are all in the other part, and those answer only calls of this part."""
+        here = call in single
+        ends = self.call_targets.get(call, set()) | self.call_returns.get(call, set())
+        if not ends or any((e in single) == here for e in ends):
+            return False
+        return all((c in single) == here for r in self.call_returns.get(call, ()) for c in self.returns_to.get(r, ()))
+
+    def _call_entries(self, single: set[str]) -> set[str]:
+        """With project links, a subroutine that moved takes its link ins along when they feed
+        only moved nodes: the link call then becomes a project link call."""
+        if self.bridge != "project-link":
+            return set()
+        out = set()
+        for call, targets in self.call_targets.items():
+            rets = self.call_returns.get(call, set())
+            if call in single or not rets or not rets <= single:
+                continue
+            for t in targets:
+                nxt = self.succ.get(t, set())
+                if t not in single and nxt and nxt <= single:
+                    out.add(t)
+        return out
+
+    def _scope(self, nid: str) -> list[str]:
+        n = self.flow.by_id[nid]
+        scope = n.get("scope") if n.type in _WATCHERS else None
+        return [t for s in scope if s in self.flow.by_id for t in self._tops_of(self.flow.by_id[s])] if isinstance(scope, list) else []
 
     def _watchers(self, single: set[str]) -> set[str]:
         """catch/status/complete nodes that watch only moved nodes go with them."""
@@ -371,9 +426,20 @@ class _Partition:
             resolves = [r for s in ss for r in self.resolves.get(s, ())]
             after = {s: sorted(self.after[s]) for s in ss if s in self.after}
             groups.append(Group(ss, nodes, {s: sorted(self.seeds[s]) for s in ss}, resolves, after=after))
-        # nodes moved with a watcher only, or with nothing: still reported, under no seed
-        in_groups = {n for g in groups for n in g.nodes}
-        rest = [n for n in self.top if n in single and n not in in_groups]
+        # nodes moved without a finding (a watcher, a subroutine's link in): with the group
+        # they feed or watch, else reported under no seed
+        group_of = {nid: g for g in groups for nid in g.nodes}
+        rest = []
+        for n in self.top:
+            if n not in single or n in group_of:
+                continue
+            near = self.succ.get(n, set()) | set(self._scope(n))
+            home_g = next((group_of[m] for m in sorted(near, key=order.__getitem__) if m in group_of), None)
+            if home_g is not None:
+                home_g.nodes = sorted({*home_g.nodes, n}, key=order.__getitem__)
+                group_of[n] = home_g
+            else:
+                rest.append(n)
         if rest:
             groups.append(Group([], rest, {}, []))
         groups.sort(key=lambda g: order[g.nodes[0]] if g.nodes else 0)
@@ -399,7 +465,8 @@ def split_checked(flow: FlowFile, check, bridge: str = "project-link", broker: B
     for i in range(1, rounds + 1):
         s = split_flow(flow, findings, bridge, broker, after, every)
         s.rounds = i
-        ha = parse_bytes(flow.path, dumps_flow(s.parts[HA]).encode("utf-8"))
+        # compact and ASCII (the C encoder; lone surrogates escaped): read, never shown
+        ha = parse_bytes(flow.path, json.dumps(s.parts[HA], separators=(",", ":")).encode("ascii"))
         receivers = {nid: b.id for b in s.bridges if b.direction == "singleton-to-ha" for nid in b.nodes[HA][:1]}
         every_rx = {nid: bid for nid, bid in receivers.items() if bid in every}
         new, more = [], set()
@@ -438,9 +505,12 @@ def split_flow(flow: FlowFile, findings, bridge: str = "project-link", broker: B
     p = _Partition(flow, findings, bridge, after)
     home_top, groups, kept = p.solve()
     by_id = flow.by_id
-    raw = {n.id: copy.deepcopy(n.raw) for n in flow.nodes}
+    # a copy of each node's own dict: the split replaces values (wires, links), never changes
+    # one inside, so the input's nested values are shared, not copied (a deep copy was 1.6 s of 10k nodes)
+    raw = {n.id: dict(n.raw) for n in flow.nodes}
     changed: dict[str, set[str]] = {HA: set(), SINGLE: set()}
     bridges = _bridges(flow, p, home_top, raw, bridge, changed, every)
+    bridges += _call_bridges(flow, p, home_top, raw, changed)
     home = _homes(flow, home_top, raw)
     notes: list[str] = []
     _unique_client_ids(flow, home, raw, changed, notes)
@@ -456,7 +526,7 @@ def split_flow(flow: FlowFile, findings, bridge: str = "project-link", broker: B
             parts[part].append(node)
     for b in bridges:
         for part, nodes in b.nodes.items():
-            parts[part].extend(raw[("new", nid)] for nid in nodes)
+            parts[part].extend(raw[("new", nid)] for nid in nodes if ("new", nid) in raw)  # not the nodes a call bridge converted
     if bridge == "mqtt":
         bid = BROKER_ID
         for part in PARTS:
@@ -467,9 +537,12 @@ def split_flow(flow: FlowFile, findings, bridge: str = "project-link", broker: B
         _mark_singleton(parts[SINGLE], changed)
     if credentials:
         notes.append(f"credentials of {len(credentials)} node(s) are not written ({', '.join(credentials[:5])}{', ...' if len(credentials) > 5 else ''}): set them again in each instance (Node-RED keeps them in flows_cred.json)")
+    bridges_at: dict[str, list[str]] = {}
+    for b in bridges:
+        for nid in dict.fromkeys([b.source, *b.targets]):
+            bridges_at.setdefault(nid, []).append(b.id)
     for g in groups:
-        moved = set(g.nodes)
-        g.bridges = [b.id for b in bridges if (b.source in moved) or any(t in moved for t in b.targets)]
+        g.bridges = list(dict.fromkeys(bid for nid in g.nodes for bid in bridges_at.get(nid, ())))
     ctx = _context_report(flow, home)
     return Split(parts, home, groups, bridges, kept, ctx, notes, {k: sorted(v) for k, v in changed.items()})
 
@@ -613,6 +686,55 @@ def _bridges(flow: FlowFile, p: _Partition, home: dict[str, str], raw, kind: str
                 b.nodes[here].insert(0, inlet)
                 raw[nid]["links"] = [t for t in links if t not in there] + [inlet]
                 changed[here].add(nid)
+    return out
+
+
+PROJECT_ENV = {HA: "HACHECK_SPLIT_HA_ID", SINGLE: "HACHECK_SPLIT_SINGLETON_ID"}
+
+
+def _call_bridges(flow: FlowFile, p: _Partition, home: dict[str, str], raw, changed) -> list[Bridge]:
+    """A link call whose subroutine moved to the other part becomes a `project link call` (it
+    still waits for the answer); the subroutine gets a `project link in` where its link in was
+    entered, and its return link outs become `project link out`s in return mode. The call names
+    the other instance by an environment variable (PROJECT_ENV) set in its instance settings."""
+    by_id = flow.by_id
+    single = {nid for nid, part in home.items() if part == SINGLE}
+    out = []
+    for call in p.top:
+        targets = p.call_targets.get(call)
+        if not targets or (home[call] == home[next(iter(targets))]) or not p.bridgeable_call(call, single):
+            continue
+        here = home[call]
+        there = _other(here)
+        n = by_id[call]
+        bid = _nid("hacheck-split-call", call)
+        topic = TOPIC_PREFIX + bid
+        entries = sorted({w for t in targets for port in by_id[t].wires[:1] for w in port if w in home},
+                         key=lambda i: by_id[i].index)
+        b = Bridge(bid, f"{here}-to-{there}", call, None, entries, topic, {here: [call], there: []})
+        timeout = raw[call].get("timeout")
+        node = {k: v for k, v in raw[call].items() if k not in ("links", "linkType")}
+        node.update({"type": "project link call", "project": "${" + PROJECT_ENV[there] + "}", "topic": topic,
+                     "timeout": str(timeout) if timeout not in (None, "") else "30"})
+        raw[call] = node
+        changed[here].add(call)
+        first = by_id[min(targets, key=lambda t: by_id[t].index)]
+        recv = _nid(bid, "receive")
+        raw[("new", recv)] = {
+            "id": recv, "type": "project link in", "z": first.z, "name": f"hacheck split {bid[:6]}: called from {here}",
+            "project": "", "broadcast": False, "topic": topic,
+            "x": _num(first.get("x")), "y": _num(first.get("y")) + 60, "wires": [entries],
+        }
+        b.nodes[there].append(recv)
+        for r in sorted(p.call_returns.get(call, ()), key=lambda i: by_id[i].index):
+            if raw[r].get("type") == "link out":
+                ret = {k: v for k, v in raw[r].items() if k != "links"}
+                ret.update({"type": "project link out", "mode": "return", "broadcast": False, "project": "", "topic": ""})
+                raw[r] = ret
+                changed[there].add(r)
+            b.nodes[there].append(r)
+        b.call = True
+        out.append(b)
     return out
 
 
@@ -827,15 +949,23 @@ def report_data(s: Split, flow: FlowFile, bridge: str, broker: Broker | None) ->
         })
     bridges = []
     for b in s.bridges:
-        whole = ("the whole message: project link nodes carry it" if bridge == "project-link" else
+        whole = ("the whole message to the subroutine and its answer back: a project link call waits for it (the http request and response objects stay with the caller)" if b.call else
+                 "the whole message: project link nodes carry it" if bridge == "project-link" else
                  "the whole message (but msg.req/msg.res): wrapped into the payload by a change node (JSONata $sift) and unwrapped by a function node")
         bridges.append({
             "id": b.id, "direction": b.direction, "from": node_ref(b.source), "port": b.port,
             "to": [node_ref(t) for t in b.targets], "topic": b.topic,
             "receive": (f"$share/{SHARE_GROUP}/{b.topic}" if bridge == "mqtt" and b.direction == "singleton-to-ha" and not b.every_copy else b.topic),
             "every_copy": b.every_copy,
+            "call": b.call,
             "nodes": {k: list(v) for k, v in b.nodes.items()}, "carries": whole,
         })
+    notes = list(s.notes)
+    for part in PARTS:
+        callers = [b for b in s.bridges if b.call and b.sender == part]
+        if callers:
+            notes.append(f"the {part} part calls the {_other(part)} part with {len(callers)} project link call node(s): set {PROJECT_ENV[_other(part)]} "
+                         f"in the {part} instance's environment to the {_other(part)} instance's id")
     counts = {
         "nodes": len(flow.nodes),
         "ha": len(s.parts[HA]),
@@ -858,7 +988,7 @@ def report_data(s: Split, flow: FlowFile, bridge: str, broker: Broker | None) ->
         "copied": sorted(nid for nid, ps in s.home.items() if ps == set(PARTS) and nid in by_id),
         "context": s.context,
         "changed": s.changed,
-        "notes": list(s.notes),
+        "notes": notes,
     }
 
 
@@ -874,9 +1004,9 @@ def report_text(d: dict) -> str:
     for g in d["groups"]:
         if g["seeds"]:
             head = ", ".join(_ref_text(sd) + f" ({', '.join(sd['rules'])})" for sd in g["seeds"])
+            extra = len(g["nodes"]) - len(g["seeds"])
         else:
-            head = "nodes that only moved nodes feed or watch"
-        extra = len(g["nodes"]) - len(g["seeds"])
+            head, extra = f"{len(g['nodes'])} node{'s' if len(g['nodes']) != 1 else ''} that only moved nodes feed or watch", 0
         resolves = sorted({r["rule"] for r in g["resolves"]})
         line = f"moved {g['id']}: {head}" + (f" + {extra} node{'s' if extra != 1 else ''}" if extra > 0 else "")
         line += f": {'; '.join(g['why'])}"
@@ -932,6 +1062,9 @@ def run(flows_path: str, out_dir: str, bridge: str, broker_url: str | None, conf
     elif broker_url:
         raise SplitError("--broker is for --bridge mqtt")
     _check_out_dir(out_dir, force)
+    real_out = os.path.realpath(out_dir)
+    if os.path.commonpath([real_out, os.path.realpath(flows_path)]) == real_out:
+        raise SplitError(f"{out_dir}: the folder holds {flows_path}: write the parts into another folder")
     flow = read_source(Source(flows_path, flows_path))
     if flow.shape == "unreadable":
         msg = flow.problems[0].message if flow.problems else "cannot be read"
@@ -981,7 +1114,9 @@ def _write_dir(out_dir: str, files: dict[str, str], force: bool) -> None:
         for rel, text in files.items():
             path = os.path.join(tmp, rel)
             os.makedirs(os.path.dirname(path), exist_ok=True)
-            with open(path, "w", encoding="utf-8", newline="\n") as fh:
+            # a lone surrogate ("\\ud800" in a flow) has no UTF-8 form: written as the same
+            # escape, which inside a JSON string is the value it was
+            with open(path, "w", encoding="utf-8", errors="backslashreplace", newline="\n") as fh:
                 fh.write(text)
         umask = os.umask(0)
         os.umask(umask)
