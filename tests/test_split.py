@@ -530,3 +530,44 @@ def test_a_lone_surrogate_in_the_flow_is_written_back_as_the_same_value(tmp_path
     assert proc.returncode == 0, proc.err
     single = json.loads((tmp_path / "out" / "singleton" / "flows.json").read_text("utf-8"))
     assert single[0]["label"] == "\ud800 ü" and "ü" in (tmp_path / "out" / "singleton" / "flows.json").read_text("utf-8")
+
+
+def test_under_the_marker_a_client_id_two_brokers_share_is_still_reported():
+    flow = [{"id": "t1", "type": "tab", "label": "a", "info": "hacheck-instance: singleton"},
+            {"id": "b1", "type": "mqtt-broker", "broker": "mqtt.example", "clientid": "plant"},
+            {"id": "b2", "type": "mqtt-broker", "broker": "mqtt.example", "clientid": "plant"},
+            {"id": "m1", "type": "mqtt in", "z": "t1", "topic": "a", "broker": "b1", "x": 1, "y": 1, "wires": [[]]},
+            {"id": "m2", "type": "mqtt in", "z": "t1", "topic": "b", "broker": "b2", "x": 1, "y": 1, "wires": [[]]}]
+    assert sorted(f.node_id for f in _check(_flow(flow)) if f.rule_id == "HA103") == ["b1", "b2"]
+    flow[2]["clientid"] = "plant-2"
+    assert not [f for f in _check(_flow(flow)) if f.rule_id == "HA103"]
+
+
+def test_a_broadcast_to_the_ha_copies_websocket_clients_stays_and_every_copy_receives_it():
+    """The websocket clients connect to the HA copies: the broadcast stays there, and the
+    bridge to it is a plain subscription so that every copy sends to its own clients."""
+    flow = [
+        {"id": "t1", "type": "tab", "label": "live"},
+        {"id": "ws", "type": "websocket-listener", "path": "/ws/live", "wholemsg": "false"},
+        {"id": "b", "type": "mqtt-broker", "broker": "mqtt.example", "clientid": ""},
+        {"id": "sub", "type": "mqtt in", "z": "t1", "topic": "plant/#", "broker": "b", "x": 1, "y": 1, "wires": [["post", "push"]]},
+        _post("post", "event"),
+        {"id": "push", "type": "websocket out", "z": "t1", "server": "ws", "client": "", "x": 1, "y": 1, "wires": []},
+        {"id": "wsin", "type": "websocket in", "z": "t1", "server": "ws", "client": "", "x": 1, "y": 1, "wires": [["push"]]},
+    ]
+    s = _split(flow, "mqtt")
+    assert {"sub", "post"} <= set(_ids(s.parts["singleton"])) and "push" in _ids(s.parts["ha"])
+    assert "push" not in _ids(s.parts["singleton"])
+    (b,) = s.bridges
+    assert b.direction == "singleton-to-ha" and b.targets == ["push"] and b.every_copy
+    rx = next(n for n in s.parts["ha"] if n["id"] == b.nodes["ha"][0])
+    assert rx["topic"] == b.topic  # not $share/: every copy gets it
+
+
+def test_a_configuration_error_is_exit_2_and_writes_nothing(issue_file, tmp_path, own_cache):
+    cfg = tmp_path / "bad.yaml"
+    cfg.write_text("instance: twice\n")
+    proc = run_cli("split", str(issue_file), "-o", str(tmp_path / "out"), "--config", str(cfg))
+    assert proc.returncode == 2
+    assert_clean_error(proc, "bad.yaml", "instance")
+    assert not (tmp_path / "out").exists()

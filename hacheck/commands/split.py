@@ -3,8 +3,10 @@
 The partition is decided on the message graph from the findings of the rules about several
 copies (docs/split.md): the node a finding names must run once or on one host, so it moves to
 the singleton, with every node downstream that only moved nodes reach. A node the HA part also
-reaches stays in HA and gets the moved path over a bridge; a request/response pair and a link
-call never cross one (the group that would make them cross stays, and the report says why).
+reaches stays in HA and gets the moved path over a bridge; a request/response pair never crosses
+one, nor a link call unless it can become a project link call (else the group that would make
+them cross stays, and the report says why). Then the HA part is checked again, and what the
+split itself gave a finding moves too (`split_checked`).
 
 Nodes keep their ids, fields and order; only the wires that cross a bridge change, bridges are
 added at the end of each part, and credentials are never written.
@@ -194,6 +196,7 @@ class _Partition:
             for t in self._tops_of(n):
                 self.seeds.setdefault(t, set()).add(rule_id)
                 self.after.setdefault(t, set()).add(rule_id)
+        self._anchored: set[str] | None = None
         self.http_pairs = self._on_request_paths()
 
     def _is_top(self, n: Node) -> bool:
@@ -292,7 +295,19 @@ class _Partition:
         running = self.flow.running
         starts = [n for n in self.top if n not in reach and n in running and not self._idle(n)]
         ha_reach = self._walk(starts, self.succ, blocked=moved)
-        return moved | (reach - ha_reach)
+        return moved | (reach - ha_reach - (self.anchored - moved))
+
+    @property
+    def anchored(self) -> set[str]:
+        """Nodes that answer or broadcast to the clients the load balancer sends to the HA
+        copies (a websocket out on a listener, an http response of an http in): moved paths
+        reach them over a bridge, they never move with them. (An http response no http in
+        reaches answers nothing anywhere: it goes with what feeds it.)"""
+        if self._anchored is None:
+            by_id = self.flow.by_id
+            self._anchored = {i for i in self.top if (by_id[i].type == "http response" and i in self.http_pairs)
+                              or (by_id[i].type == "websocket out" and self._listener(by_id[i]))}
+        return self._anchored
 
     def _groups_of(self, single: set[str], moved: set[str]) -> dict[str, set[str]]:
         """Seed -> the moved nodes it reaches (within the singleton)."""

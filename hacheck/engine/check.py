@@ -12,7 +12,7 @@ from hacheck.engine.context import RuleContext
 from hacheck.model.findings import Finding, Hit, Severity
 from hacheck.analysis.match import evaluate, localhost_services
 from hacheck.model.flow import FlowFile, Node
-from hacheck.engine.directives import SINGLE_COPY_RULES, single_copy
+from hacheck.engine.directives import SINGLE_COPY_IF_UNIQUE, SINGLE_COPY_RULES, shares_client_id, single_copy
 from hacheck.engine.render import make_finding
 
 # Findings the engine itself produces; they have no YAML body to run, but are documented.
@@ -40,8 +40,9 @@ def _check_flow(flow: FlowFile, rules: list[Rule], config: Config, timings: dict
         timings["graph"] = timings.get("graph", 0.0) + perf_counter() - t0
         t_rules = perf_counter()
     active = [r for r in rules if config.selects(r)]
-    if single_copy(flow, config):  # one copy: what only several copies get wrong cannot happen
-        active = [r for r in active if r.id not in SINGLE_COPY_RULES]
+    one_copy = single_copy(flow, config)
+    if one_copy:  # one copy: what only several copies get wrong cannot happen
+        active = [r for r in active if r.id not in SINGLE_COPY_RULES or r.id in SINGLE_COPY_IF_UNIQUE]
     findings: list[Finding] = []
     failed: set[str] = set()
 
@@ -95,6 +96,8 @@ def _check_flow(flow: FlowFile, rules: list[Rule], config: Config, timings: dict
             timings[key] = timings.get(key, 0.0) + perf_counter() - t0
     if timings is not None:
         timings["rules"] = timings.get("rules", 0.0) + perf_counter() - t_rules
+    if one_copy:
+        findings = [f for f in findings if f.rule_id not in SINGLE_COPY_IF_UNIQUE or shares_client_id(flow, f.node_id)]
     return findings
 
 

@@ -21,6 +21,9 @@ SINGLE_COPY_RULES = frozenset({
     "HA101", "HA103", "HA105", "HA107", "HA109", "HA110", "HA111", "HA112",
     "HA120", "HA122", "HA140", "HA201", "HA202", "HA203", "HA204", "HA205",
 })  # fmt: skip
+# HA103 on one copy: a fixed client id is that copy's own, unless another broker config the
+# same Node-RED runs uses it too (the two connections would still take the session in turn)
+SINGLE_COPY_IF_UNIQUE = frozenset({"HA103"})
 _INSTANCE_RE = re.compile(r"^[ \t]*(?:[>*+-][ \t]*)*`?hacheck-instance:[ \t]*(?P<value>[\w-]+)", re.MULTILINE)
 # at the start of a line, optionally behind markdown list/quote markers or a backtick
 _LINE_RE = re.compile(r"^[ \t]*(?:[>*+-][ \t]*)*`?hacheck-disable(?![\w-])(?P<rest>[^\n]*)$", re.MULTILINE)
@@ -99,3 +102,12 @@ def instance(flow) -> str | None:
 def single_copy(flow, config) -> bool:
     """The file is judged as one copy: its own marker, else the configuration's `instance`."""
     return (instance(flow) or getattr(config, "instance", "ha")) == "singleton"
+
+
+def shares_client_id(flow, node_id: str | None) -> bool:
+    """Another running broker config of the file has this one's client id."""
+    node = flow.by_id.get(node_id) if node_id else None
+    cid = node.get("clientid") if node is not None else None
+    if not isinstance(cid, str) or not cid.strip():
+        return False
+    return any(b.id != node.id and b.get("clientid") == cid and b.id in flow.running for b in flow.by_type.get(node.type, ()))

@@ -52,14 +52,18 @@ def rule_markdown(r, heading: str = "#") -> str:
         fix_text,
     ]
     out += _roles_section(r, heading)
-    from hacheck.engine.directives import SINGLE_COPY_RULES
+    from hacheck.engine.directives import SINGLE_COPY_IF_UNIQUE, SINGLE_COPY_RULES
 
     if r.id in SINGLE_COPY_RULES:
-        out += ["", f"{heading}# On a single-copy instance",
-                "Not run on a file marked as the one copy (`instance: singleton` in the configuration, or a"
-                " `hacheck-instance: singleton` line in a tab's Description, which `hacheck split` writes into its"
-                " singleton part; [docs/split.md](../split.md#the-singleton-marker)): what it reports happens only"
-                " when several copies run."]
+        marked = ("a file marked as the one copy (`instance: singleton` in the configuration, or a"
+                  " `hacheck-instance: singleton` line in a tab's Description, which `hacheck split` writes into its"
+                  " singleton part; [docs/split.md](../split.md#the-singleton-marker))")
+        if r.id in SINGLE_COPY_IF_UNIQUE:
+            text = (f"On {marked} it is reported only when another broker config of the file has the same client id:"
+                    " one copy's own fixed id is unique, two connections with one id still take the session in turn.")
+        else:
+            text = f"Not run on {marked}: what it reports happens only when several copies run."
+        out += ["", f"{heading}# On a single-copy instance", text]
     if r.docs.get("known_limits"):
         out += ["", f"{heading}# Known limits", r.docs["known_limits"].strip()]
     if r.docs.get("references"):
