@@ -254,15 +254,19 @@ def _js(s: str) -> str:
 
 
 class NodeRedCluster:
-    """N Node-RED replicas of one 'instance': separate userDirs, same secret and credentials."""
+    """N Node-RED replicas of one 'instance': separate userDirs, same secret and credentials.
+
+    `name` tells instances apart when a test runs more than one (an HA part and a singleton):
+    each process gets HACHECK_COPY=<name>-<index>, unique across the test's instances."""
 
     username = "admin"
     password = "hacheck-test-password"  # test-only; hashed at start-up with node-red's bcryptjs
     credential_secret = "hacheck-integration-credential-secret"
     static_token = "hacheck-static-test-token"
 
-    def __init__(self, workdir: Path, replicas: int = 2):
+    def __init__(self, workdir: Path, replicas: int = 2, name: str = "nodered-replica"):
         self.node = find_exe("node")
+        self.name = name
         pkg = NODE_RED_DIR / "package.json"
         if not (NODE_RED_DIR / "red.js").is_file() or not pkg.is_file():
             raise ComponentMissing(f"Node-RED not installed at {NODE_RED_DIR}: {INSTALL_HINT}")
@@ -300,6 +304,7 @@ class NodeRedCluster:
             os.environ,
             HACHECK_REPLICA=str(i),  # flows can tell replicas apart: env.get()
             HOSTNAME=f"nodered-replica-{i}",  # per copy, as Kubernetes sets a pod's name
+            HACHECK_COPY=f"{self.name}-{i}",  # per copy AND per instance
             HACHECK_SITE="plant-a",  # the same on every copy, like an instance setting
             HACHECK_DISK_FILE=str(udir / "disk" / "notes.txt"),  # each copy's own disk
         )
