@@ -479,6 +479,21 @@ def test_live_checks_badges_fix_suppress_explain_and_reveal_on_a_corpus_flow(bro
         wait_rows(browser, present="HA101 hx-orders", what="the finding did not come back after undoing the suppression")
         assert not browser.js("return RED.nodes.node('hx-orders').info")
 
+        # a disabled node does not run, nor does a disabled tab: their findings go, and come back
+        # on undo (each is one edit of the editor's history)
+        browser.js(f"RED.workspaces.show('{LIVE_TAB}')")
+        browser.js("RED.view.select('hx-orders')")
+        browser.js("RED.actions.invoke('core:disable-selected-nodes')")
+        assert browser.js("return RED.nodes.node('hx-orders').d") is True
+        wait_rows(browser, absent="HA101 hx-orders", what="the finding stayed on a disabled node")
+        browser.js("RED.actions.invoke('core:undo')")
+        wait_rows(browser, present="HA101 hx-orders", what="the finding did not come back when the node was enabled again")
+        browser.js(f"RED.actions.invoke('core:disable-flow', '{LIVE_TAB}')")
+        assert browser.js(f"return RED.nodes.workspace('{LIVE_TAB}').disabled") is True
+        wait_rows(browser, absent="HA101 hx-orders", what="the finding stayed on a disabled tab")
+        browser.js("RED.actions.invoke('core:undo')")
+        wait_rows(browser, present="HA101 hx-orders", what="the finding did not come back when the tab was enabled again")
+
         # toggle off: an edit is not checked; the choice is remembered
         browser.click(browser.find(".hacheck-live-toggle"))
         assert browser.js("return localStorage.getItem('hacheck.live')") == "off"
