@@ -85,25 +85,11 @@ def run_http(editor, flows: list, tab: str, edits: int) -> dict:
 
 def run_browser(editor, tab: str, edits: int, pause: float = 1.0) -> dict:
     from tests.integration.test_node_red_plugin import ROWS
-    from tests.test_html_browser import CHROME_ARGS, Browser, _free_port
+    from tests.test_html_browser import browser_programs, open_browser
 
-    port = _free_port()
-    driver = subprocess.Popen([shutil.which("chromedriver"), f"--port={port}"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    b = None
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/status", timeout=5).json()["value"]["ready"]:
-                    break
-            except (httpx.HTTPError, ValueError, KeyError):
-                assert time.monotonic() < deadline, "chromedriver did not start"
-                time.sleep(0.2)
-        profile = tempfile.mkdtemp(prefix="live-latency-chromium-")
-        caps = {"capabilities": {"alwaysMatch": {"browserName": "chrome", "goog:chromeOptions": {
-            "binary": shutil.which("chromium") or shutil.which("chromium-browser"), "args": CHROME_ARGS + [f"--user-data-dir={profile}"]}}}}
-        b = Browser(base, httpx.post(f"{base}/session", json=caps, timeout=120).json()["value"]["sessionId"])
+    chromium, driver = browser_programs()
+    assert chromium and driver, "chromium and chromedriver are needed: bash scripts/install-deps"
+    with tempfile.TemporaryDirectory(prefix="live-latency-chromium-") as work, open_browser(Path(work), chromium, driver) as b:
         b.get(editor.url)
         wait(b, f"return !!(window.RED && RED.nodes && RED.nodes.workspace('{tab}') && RED.sidebar.containsTab('hacheck'))", 120)
         b.js("RED.sidebar.show('hacheck')")
@@ -128,11 +114,6 @@ def run_browser(editor, tab: str, edits: int, pause: float = 1.0) -> dict:
                  " else { setTimeout(poll, 10); } })();")
             remove.append(took(b))
         return {"added": stats(add), "removed": stats(remove), "all": stats(add + remove)}
-    finally:
-        if b is not None:
-            b.close()
-        driver.terminate()
-        driver.wait(timeout=20)
 
 
 def wait(b, cond: str, timeout: float) -> None:

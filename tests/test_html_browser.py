@@ -16,6 +16,9 @@ import shutil
 import socket
 import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import httpx
 import pytest
@@ -104,15 +107,16 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def browser(tmp_path_factory):
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    driver = shutil.which("chromedriver")
-    if not chromium or not driver:
-        missing = " and ".join(n for n, p in (("chromium", chromium), ("chromedriver", driver)) if not p)
-        pytest.fail(f"{missing} not found: the HTML report is tested in a real browser; install it with `{INSTALL}` (Debian packages chromium, chromium-driver)", pytrace=False)
+class BrowserFailed(RuntimeError):
+    """chromedriver or Chromium did not start; the message says which, with its log."""
+
+
+@contextmanager
+def open_browser(workdir: Path, chromium: str, driver: str) -> Iterator[Browser]:
+    """chromedriver on a free port with one headless Chromium session, both stopped on exit.
+    The HTML report's tests and the editor plugin's latency benchmark drive the same browser."""
     port = _free_port()
-    log = tmp_path_factory.mktemp("chromedriver") / "chromedriver.log"
+    log = workdir / "chromedriver.log"
     proc = subprocess.Popen([driver, f"--port={port}", f"--log-path={log}"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     b = None
@@ -125,9 +129,10 @@ def browser(tmp_path_factory):
             except (httpx.HTTPError, ValueError, KeyError):
                 pass
             if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"chromedriver did not start (exit {proc.poll()}); log: {log}", pytrace=False)
+                raise BrowserFailed(f"chromedriver did not start (exit {proc.poll()}); log: {log}")
             time.sleep(0.2)
-        profile = tmp_path_factory.mktemp("chromium-profile")
+        profile = workdir / "chromium-profile"
+        profile.mkdir(exist_ok=True)
         caps = {
             "capabilities": {
                 "alwaysMatch": {
@@ -140,7 +145,7 @@ def browser(tmp_path_factory):
         r = httpx.post(f"{base}/session", json=caps, timeout=120)
         value = r.json().get("value", {})
         if r.status_code >= 400 or "sessionId" not in value:
-            pytest.fail(f"Chromium did not start under chromedriver: {value.get('message', r.text)[:500]}", pytrace=False)
+            raise BrowserFailed(f"Chromium did not start under chromedriver: {value.get('message', r.text)[:500]}")
         b = Browser(base, value["sessionId"])
         yield b
     finally:
@@ -152,6 +157,23 @@ def browser(tmp_path_factory):
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+def browser_programs() -> tuple[str | None, str | None]:
+    return shutil.which("chromium") or shutil.which("chromium-browser"), shutil.which("chromedriver")
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    chromium, driver = browser_programs()
+    if not chromium or not driver:
+        missing = " and ".join(n for n, p in (("chromium", chromium), ("chromedriver", driver)) if not p)
+        pytest.fail(f"{missing} not found: the HTML report is tested in a real browser; install it with `{INSTALL}` (Debian packages chromium, chromium-driver)", pytrace=False)
+    try:
+        with open_browser(tmp_path_factory.mktemp("chromedriver"), chromium, driver) as b:
+            yield b
+    except BrowserFailed as e:  # raised only while starting: a test's own failure is not thrown in here
+        pytest.fail(str(e), pytrace=False)
 
 
 @pytest.fixture(scope="module")
