@@ -547,6 +547,18 @@ def inject_copy(sp: Split, singleton_copy: str, ha_copy: str) -> str:
     return singleton_copy if f"tick-{sp.run}" in sp.ids("singleton") else ha_copy
 
 
+def deploy_split_and_drive(dep: Deployment, sp: Split, mosquitto, recorder) -> tuple:
+    """Deploy both parts, drive every action (watching the bridge out of the HA part, so the join
+    requests reach the singleton in order) and return (the log marks, what the recorder saw)."""
+    marks = deploy(dep, mosquitto)
+    bridge = BridgeWatch(mosquitto, sp.bridge_topics_out_of_ha(), sp.run) if sp.bridge_topics_out_of_ha() else None
+    try:
+        return marks, drive(dep, mosquitto, recorder, inject_copy(sp, "singleton-0", "nodered-replica-0"), bridge)
+    finally:
+        if bridge is not None:
+            bridge.close()
+
+
 def join_verdict(sp: Split) -> str | None:
     """None if the join moved to the singleton, else why the report says it stayed (never silent)."""
     join = f"pair-join-{sp.run}"
@@ -582,13 +594,7 @@ def test_split_on_two_replicas_plus_singleton_does_each_action_once(ha, singleto
     verdict = join_verdict(sp)
     dep = Deployment(sp.run, sp.tcp_port, nginx_lb.url,
                      [(ha, ha.replicas, sp.ha), (singleton, singleton.replicas, sp.singleton)])
-    marks = deploy(dep, mosquitto)
-    bridge = BridgeWatch(mosquitto, sp.bridge_topics_out_of_ha(), sp.run) if sp.bridge_topics_out_of_ha() else None
-    try:
-        seen = drive(dep, mosquitto, recorder, inject_copy(sp, "singleton-0", "nodered-replica-0"), bridge)
-    finally:
-        if bridge is not None:
-            bridge.close()
+    marks, seen = deploy_split_and_drive(dep, sp, mosquitto, recorder)
     print(f"split, two HA replicas + singleton: {seen.summary()}")
 
     # each action exactly once; the subscription's messages cross back to the HA part, where the
@@ -631,13 +637,7 @@ def test_one_ha_replica_plus_singleton_behaves_as_the_original_on_one_copy(ha, s
     r0, r1 = ha.replicas
     dep = Deployment(sp.run, sp.tcp_port, r0,
                      [(ha, [r0], sp.ha), (ha, [r1], []), (singleton, singleton.replicas, sp.singleton)])
-    marks = deploy(dep, mosquitto)
-    bridge = BridgeWatch(mosquitto, sp.bridge_topics_out_of_ha(), sp.run) if sp.bridge_topics_out_of_ha() else None
-    try:
-        seen = drive(dep, mosquitto, recorder, inject_copy(sp, "singleton-0", "nodered-replica-0"), bridge)
-    finally:
-        if bridge is not None:
-            bridge.close()
+    marks, seen = deploy_split_and_drive(dep, sp, mosquitto, recorder)
     print(f"split, one HA replica + singleton: {seen.summary()}")
     assert log_problems(dep, marks) == []
     assert seen.sequence() == reference.sequence(), f"{seen.summary()}\nreference: {reference.summary()}"
