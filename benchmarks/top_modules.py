@@ -60,26 +60,20 @@ def fetch(name: str) -> Path | str:
     return unpacked if (unpacked / "package.json").is_file() else "no package.json in the tarball"
 
 
-def catalogued_packages() -> dict[str, list[str]]:
-    """package name -> the types its bundled catalogue file describes."""
-    from ruamel.yaml import YAML
-
-    from hacheck.effects.catalogue import bundled_dir
-
-    yaml = YAML(typ="safe")
+def by_package(known: dict[str, dict]) -> dict[str, list[str]]:
+    """package name -> the types the bundled catalogue describes for it (each entry names its file's package)."""
     out: dict[str, list[str]] = {}
-    for path in sorted(bundled_dir().glob("*.yaml")):
-        data = yaml.load(path.read_text("utf-8"))
-        out.setdefault(data["package"], []).extend(data.get("types") or {})
+    for t, entry in known.items():
+        out.setdefault(entry["package"], []).append(t)
     return out
 
 
-def measure(verbose: bool = False) -> dict:
+def measure() -> dict:
     from hacheck.analysis.node_module import ModuleError, read_module
     from hacheck.effects.catalogue import bundled
 
     known = bundled()
-    by_package = catalogued_packages()
+    packaged = by_package(known)
     rows = packages()
     with ThreadPoolExecutor(4) as pool:
         folders = list(pool.map(lambda r: fetch(r[1]), rows))
@@ -97,7 +91,7 @@ def measure(verbose: bool = False) -> dict:
                 out["not_node_modules"].append((name, why))
                 continue
             out["node_modules"] += 1
-            types = by_package.get(name, [])
+            types = packaged.get(name, [])
             out["types"] += len(types)
             out["types_known"] += len(types)
             if types:
@@ -122,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("-v", "--verbose", action="store_true")
     args = ap.parse_args(argv)
-    m = measure(args.verbose)
+    m = measure()
     n = m["node_modules"]
     print(f"{m['packages']} packages listed; {n} are Node-RED node modules, "
           f"{len(m['not_node_modules'])} are not, {len(m['unfetched'])} could not be fetched")

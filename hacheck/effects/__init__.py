@@ -286,10 +286,8 @@ class Effects:
         if n is None:
             return node_id
         name = _name(self.flow, n)
-        e = self.roles(n).effect
-        if e is None or not e.what or e.assumed:
-            return name
-        return f"{name} ({e.what})"
+        words = self._effect_words(n)
+        return f"{name} ({words})" if words else name
 
     def act(self, node_id: str) -> str:
         """What an effect does, as a verb phrase without the node's name, for a headline:
@@ -297,10 +295,12 @@ class Effects:
         n = self.flow.by_id.get(node_id)
         if n is None:
             return f"runs {node_id}"
+        return self._effect_words(n) or f"runs {_name(self.flow, n)}"
+
+    def _effect_words(self, n) -> str:
+        """The catalogue's words for what the node does ('' for none, or for a guess by shape)."""
         e = self.roles(n).effect
-        if e is None or not e.what or e.assumed:
-            return f"runs {_name(self.flow, n)}"
-        return e.what
+        return e.what if e is not None and e.what and not e.assumed else ""
 
 
 def _may_act(entry: dict | None) -> bool:

@@ -3,7 +3,7 @@ headline (what breaks); `hacheck explain RULE` or the text format give the whole
 
 from __future__ import annotations
 
-from hacheck.reporters.text import _safe, colourer, summary
+from hacheck.reporters.text import _safe, colourer, node_label, summary
 
 
 def render(result, stream, color: bool = False) -> None:
@@ -15,9 +15,7 @@ def render(result, stream, color: bool = False) -> None:
             sev = str(f.severity)
             path = _safe(fr.path)
             loc = f"{path}:{f.line}" if f.line else path
-            node = ""
-            if f.node_id:
-                node = f" '{_safe(f.node_name)}'" if f.node_name else f" {_safe(f.node_type)}"
+            node = f" {node_label(f)}" if f.node_id else ""
             # a rule pack's rule without a headline: its whole message, still on one line
             what = _safe(" ".join((f.headline or f.message).split()))
             stream.write(f"{loc}: {c(sev, sev)} {f.rule_id}{node}: {what}\n")

@@ -18,6 +18,11 @@ _COLORS = {"error": "\033[31m", "warning": "\033[33m", "info": "\033[36m", "dim"
 _RESET = "\033[0m"
 
 
+def node_label(f) -> str:
+    """The finding's node as the text formats name it: its quoted name, else its type."""
+    return f"'{_safe(f.node_name)}'" if f.node_name else _safe(f.node_type)
+
+
 def colourer(color: bool):
     def c(kind: str, text: str) -> str:
         return f"{_COLORS[kind]}{text}{_RESET}" if color else text
@@ -41,8 +46,7 @@ def render(result, stream, color: bool = False) -> None:
             if f.tab_label:
                 where.append(f"tab '{_safe(f.tab_label)}'")
             if f.node_id:
-                label = f"'{_safe(f.node_name)}'" if f.node_name else _safe(f.node_type)
-                where.append(f"{label} [{_safe(f.node_id)}]")
+                where.append(f"{node_label(f)} [{_safe(f.node_id)}]")
             head = f"  {loc}: {c(sev, sev)} {f.rule_id} {f.rule_name}"
             stream.write(head + (c("dim", "  " + ", ".join(where)) if where else "") + "\n")
             stream.write(f"    {_safe(f.message)}\n")
